@@ -1,0 +1,1 @@
+"""Who is told what, rendered without health data, and the transports that deliver it."""

@@ -1,0 +1,1 @@
+"""The shell of gpv: store, command line, Prefect flows, launcher."""
