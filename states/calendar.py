@@ -4,9 +4,9 @@ How an end is found (domain.md § 3.2):
 
 1. The event day is not counted (§ 187 Abs. 1 BGB); the period starts at 0:00 of the next day, even
    on a weekend or holiday. Only the END is ever moved.
-2. Day periods end N days after the event day; week periods on the same-named weekday; month and year
-   periods on the same-numbered day, clipped to the last day of a shorter month (§ 188 Abs. 2 and 3
-   BGB: 31 Jan + 1 month → 28/29 Feb; 29 Feb 2028 + 1 year → 28 Feb 2029).
+2. Day periods end N days after the event day; week periods on the same-named weekday; month and
+   year periods on the same-numbered day, clipped to the last day of a shorter month (§ 188 Abs. 2
+   and 3 BGB: 31 Jan + 1 month → 28/29 Feb; 29 Feb 2028 + 1 year → 28 Feb 2029).
 3. An end on a Saturday, Sunday or statutory holiday at the place of the act (NRW) moves to the next
    working day (§ 26 Abs. 3 S. 1 SGB X, § 193 BGB): ``shift="forward"``. Internal target dates
    (e.g. the review of the Gesamtplan, domain.md § 3.3 I) move to the last working day before:

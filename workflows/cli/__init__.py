@@ -10,8 +10,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
+
+# typer 0.29 vendors its own copy of click and raises that copy's exceptions (plus its own Abort
+# and Exit); older releases raise click's. Catch whichever this installation raises.
+try:
+    from typer._click.exceptions import ClickException, UsageError
+    from typer.exceptions import Abort, Exit
+except ImportError:  # pragma: no cover - typer without a vendored click
+    from click.exceptions import Abort, ClickException, Exit, UsageError
 
 from states.errors import GpvError
 
@@ -37,15 +44,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     _register()
     try:
         result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except click.exceptions.UsageError as exc:
+    except UsageError as exc:
         exc.show()
         sys.exit(2)
-    except click.exceptions.Abort:
+    except Abort:
         sys.stderr.write("Abgebrochen.\n")
         sys.exit(130)
-    except click.exceptions.Exit as exc:
+    except Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.ClickException as exc:
+    except ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except GpvError as exc:

@@ -1,9 +1,394 @@
-"""Command group 'cases' (being built; see the issue that owns it)."""
+"""Command group 'cases': the case manager's commands on the case store.
+
+``gpv case open|show|list|update``, ``gpv fire``, ``gpv tasks``, ``gpv sweep`` and
+``gpv audit verify``; each with ``--json`` (one object, or a list for listings). Exit codes: 0 done;
+2 bad input (unknown case or trigger, malformed value); 3 refused by the rules (wrong state, failed
+guard, undecided routing, concurrent change), with the reason on stderr. ``gpv audit verify`` exits
+1 when the chain is broken. A refused or failed command writes nothing.
+
+Times: ``--at``/``--now`` take ``2026-03-20`` (that day, 12:00 Europe/Berlin),
+``2026-03-20T08:00`` (Europe/Berlin wall time) or a time with zone; the default is now. ``--by``
+defaults to ``$GPV_USER`` or the login name. Every command opens the database
+(``$GPV_DATABASE_URL`` or the SQLite file in ``$GPV_DATA_DIR``) and applies pending migrations
+first.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
+
 import typer
+
+from states.errors import InputError
+from workflows.cli.output import emit_json
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+BERLIN = ZoneInfo("Europe/Berlin")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+EXIT_CHAIN_BROKEN = 1
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON ausgeben.")]
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Wer handelt (Standard: $GPV_USER oder der Anmeldename)."),
+]
+
+case_app = typer.Typer(help="Fälle anlegen, anzeigen, auflisten und ändern.", no_args_is_help=True)
+audit_app = typer.Typer(help="Die Verlaufskette (Audit) prüfen.", no_args_is_help=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing
+
+
+def parse_day(text: str, option: str) -> date:
+    value = (text or "").strip()
+    if _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InputError(
+        f"Ungültiges Datum {text!r} für {option}: erwartet wird ein Tag, den es gibt, "
+        "im Format JJJJ-MM-TT (z. B. 2026-03-02)."
+    )
+
+
+def parse_when(text: str | None, option: str) -> datetime:
+    """``None`` → now; a date → 12:00 Europe/Berlin that day; a naive time → Europe/Berlin."""
+    if text is None or not text.strip():
+        return datetime.now(UTC)
+    value = text.strip()
+    if _ISO_DATE.match(value):
+        return datetime.combine(parse_day(value, option), time(12, 0), BERLIN)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"Ungültiger Zeitpunkt {text!r} für {option}: erwartet wird z. B. 2026-03-20, "
+            "2026-03-20T08:00 (Ortszeit Europe/Berlin) oder 2026-03-20T08:00+01:00."
+        ) from None
+    return when.replace(tzinfo=BERLIN) if when.tzinfo is None else when
+
+
+def default_user(by: str | None) -> str:
+    if by is not None and by.strip():
+        return by.strip()
+    env = os.environ.get("GPV_USER", "").strip()
+    if env:
+        return env
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unbekannt"
+
+
+def parse_settings(items: list[str] | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(
+                f"--set {item!r}: erwartet wird Schlüssel=Wert, "
+                'z. B. --set location="Kreishaus Unna".'
+            )
+        params[key.strip()] = value
+    return params
+
+
+def _engine() -> Engine:
+    from workflows.db import ready_engine
+
+    return ready_engine()
+
+
+# --------------------------------------------------------------------------------------------------
+# Human output
+
+
+def _status_line(case: dict[str, Any]) -> str:
+    procs = ", ".join(f"{name}={state or '–'}" for name, state in case["processes"].items())
+    return f"{case['id']}: {case['status']} ({procs}; Version {case['version']})"
+
+
+def _print_case(case: dict[str, Any]) -> None:
+    typer.echo(
+        f"Fall {case['id']}  Status: {case['status']}  Träger: {case['carrier']}  "
+        f"Ort: {case['municipality']}  Version: {case['version']}"
+    )
+    typer.echo(
+        "Prozesse: "
+        + ", ".join(f"{name}={state or '–'}" for name, state in case["processes"].items())
+    )
+    if case["deadlines"]:
+        typer.echo("Fristen:")
+        for d in case["deadlines"]:
+            typer.echo(f"  {d['rule']:<13} fällig {d['due']}  {d['status']:<9} {d['norm']}")
+    if case["history"]:
+        typer.echo("Verlauf:")
+        for h in case["history"]:
+            typer.echo(
+                f"  {h['at']}  {h['trigger']:<26} {h['from'] or '–'} → {h['to']}  ({h['by']})"
+            )
+
+
+# --------------------------------------------------------------------------------------------------
+# Commands
+
+
+@case_app.command("open")
+def case_open(
+    received: Annotated[str, typer.Option("--received", help="Antragseingang, JJJJ-MM-TT.")],
+    birth_date: Annotated[str, typer.Option("--birth-date", help="Geburtsdatum, JJJJ-MM-TT.")],
+    municipality: Annotated[
+        str, typer.Option("--municipality", help="Stadt oder Gemeinde im Kreis Unna.")
+    ],
+    disability: Annotated[
+        str,
+        typer.Option(
+            "--disability",
+            help="Behinderungsart(en), durch Komma getrennt: physical, intellectual, mental, "
+            "sensory, addiction.",
+        ),
+    ],
+    benefit: Annotated[
+        str, typer.Option("--benefit", help="Leistungsart, z. B. supported_living.")
+    ],
+    school_finished: Annotated[
+        str | None,
+        typer.Option("--school-finished", help="Ende der Schulausbildung, JJJJ-MM-TT."),
+    ] = None,
+    person_ref: Annotated[
+        str | None, typer.Option("--person-ref", help="Eigenes Aktenzeichen des Trägers.")
+    ] = None,
+    contact_email: Annotated[
+        str | None,
+        typer.Option("--contact-email", help="E-Mail der Person oder ihrer rechtlichen Betreuung."),
+    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Zeitpunkt der Erfassung.")] = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fall anlegen: Zuständigkeit prüfen, Fristen nach § 14 SGB IX eröffnen. Letzte Zeile: die
+    Fall-ID."""
+    from workflows import service
+
+    case = service.open_case(
+        _engine(),
+        received=parse_day(received, "--received"),
+        birth_date=parse_day(birth_date, "--birth-date"),
+        municipality=municipality,
+        disabilities=disability,
+        benefit=benefit,
+        school_finished=parse_day(school_finished, "--school-finished")
+        if school_finished
+        else None,
+        person_ref=person_ref,
+        contact_email=contact_email,
+        at=parse_when(at, "--at"),
+        by=default_user(by),
+    )
+    if as_json:
+        emit_json(case)
+        return
+    _print_case(case)
+    typer.echo(case["id"])
+
+
+@case_app.command("show")
+def case_show(
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Fall-ID, z. B. C-2026-000017.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Einen Fall mit Prozessen, Fristen und Verlauf zeigen."""
+    from workflows import service
+
+    case = service.show_case(_engine(), case_id)
+    if as_json:
+        emit_json(case)
+    else:
+        _print_case(case)
+
+
+@case_app.command("list")
+def case_list(
+    status: Annotated[
+        str | None, typer.Option("--status", help="Nur Fälle in diesem Status.")
+    ] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Nur Fälle mit überschrittener Frist.")
+    ] = False,
+    municipality: Annotated[
+        str | None, typer.Option("--municipality", help="Nur Fälle dieser Stadt/Gemeinde.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Höchstens so viele.")] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Stichzeitpunkt (Standard: jetzt).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fälle auflisten (neuester Eingang zuerst)."""
+    from workflows import service
+
+    cases = service.list_cases(
+        _engine(),
+        status=status,
+        overdue=overdue,
+        municipality=municipality,
+        now=parse_when(now, "--now"),
+        limit=limit,
+    )
+    if as_json:
+        emit_json(cases)
+        return
+    for c in cases:
+        flag = "  ÜBERFÄLLIG" if c["overdue"] else ""
+        typer.echo(
+            f"{c['id']}  {c['status']:<10} {c['carrier']:<22} {c['municipality']:<13} "
+            f"Eingang {c['received_on']}  nächste Frist {c['next_due'] or '–'}{flag}"
+        )
+    typer.echo(f"{len(cases)} Fälle")
+
+
+@case_app.command("update")
+def case_update(
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Fall-ID.")],
+    contact_email: Annotated[
+        str,
+        typer.Option(
+            "--contact-email",
+            help="Neue E-Mail der Person oder ihrer Betreuung (leer: Adresse entfernen).",
+        ),
+    ],
+    at: Annotated[str | None, typer.Option("--at", help="Zeitpunkt der Änderung.")] = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Kontaktadresse eines Falls ändern (im Verlauf festgehalten)."""
+    from workflows import service
+
+    case = service.update_contact(
+        _engine(), case_id, contact_email, at=parse_when(at, "--at"), by=default_user(by)
+    )
+    if as_json:
+        emit_json(case)
+    else:
+        typer.echo(_status_line(case))
+
+
+def fire_command(
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Fall-ID.")],
+    trigger: Annotated[
+        str, typer.Argument(metavar="TRIGGER", help="Auslöser, z. B. request_statement.")
+    ],
+    at: Annotated[
+        str | None, typer.Option("--at", help="Wirksamer Zeitpunkt (JJJJ-MM-TT = 12:00 Uhr).")
+    ] = None,
+    by: ByOpt = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Parameter Schlüssel=Wert (mehrfach möglich)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Einen Schritt auf einen Fall anwenden; gibt die neue Statuszeile aus."""
+    from workflows import service
+
+    case = service.fire(
+        _engine(),
+        case_id,
+        trigger,
+        parse_settings(settings),
+        at=parse_when(at, "--at"),
+        by=default_user(by),
+    )
+    if as_json:
+        emit_json(case)
+    else:
+        typer.echo(_status_line(case))
+
+
+def tasks_command(
+    party: Annotated[
+        str | None, typer.Option("--party", help="Nur Aufgaben dieser Partei.")
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="Stichzeitpunkt (Standard: jetzt).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Offene Aufgaben je Partei, früheste Frist zuerst."""
+    from workflows import service
+
+    items = service.tasks(_engine(), party=party, now=parse_when(now, "--now"))
+    if as_json:
+        emit_json(items)
+        return
+    for t in items:
+        flag = "  ÜBERFÄLLIG" if t["overdue"] else ""
+        typer.echo(
+            f"{t['due']}  {t['party']:<22} {t['case_id']}  {t['process']:<10} "
+            f"{t['expected']} ({t['norm']}){flag}"
+        )
+    typer.echo(f"{len(items)} offene Aufgaben")
+
+
+def sweep_command(
+    now: Annotated[
+        str | None, typer.Option("--now", help="Zeitpunkt des Laufs (Standard: jetzt).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fristen prüfen: fällige Erinnerungen und Eskalationen in den Postausgang schreiben."""
+    from workflows.sweep import run_sweep
+
+    result = run_sweep(_engine(), parse_when(now, "--now"))
+    if as_json:
+        emit_json(result)
+        return
+    for o in result["overdue"]:
+        typer.echo(
+            f"überfällig: {o['case_id']}  {o['rule']:<13} fällig {o['due']} "
+            f"(seit {o['days_overdue']} Tagen)  {o['responsible_party']}  {o['norm']}"
+        )
+    typer.echo(
+        f"Erinnerungen: {result['reminders']}, Eskalationen: {result['escalations']}, "
+        f"überfällig insgesamt: {len(result['overdue'])}"
+    )
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOpt = False) -> None:
+    """Die Hash-Kette des Verlaufs prüfen; nennt den ersten gebrochenen Eintrag (Exit-Code 1)."""
+    from workflows import service
+
+    result = service.audit_verify(_engine())
+    if as_json:
+        emit_json(result)
+    elif result["ok"]:
+        typer.echo(f"Verlauf unversehrt: {result['checked']} Einträge geprüft.")
+    else:
+        typer.echo(
+            f"Verlauf gebrochen bei Eintrag {result['first_broken_id']}: {result['problem']}",
+            err=True,
+        )
+    if not result["ok"]:
+        raise typer.Exit(EXIT_CHAIN_BROKEN)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
+    app.add_typer(case_app, name="case")
+    app.command("fire")(fire_command)
+    app.command("tasks")(tasks_command)
+    app.command("sweep")(sweep_command)
+    app.add_typer(audit_app, name="audit")

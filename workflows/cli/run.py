@@ -1,4 +1,4 @@
-"""Command group 'run' (being built; see the issue that owns it)."""
+"""Command group 'run': ``gpv run [--demo] [--port 4200] [--host 127.0.0.1]``, the main job."""
 
 from __future__ import annotations
 
@@ -7,3 +7,21 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
+
+    @app.command("run")
+    def run_command(
+        demo: bool = typer.Option(
+            False, "--demo", help="Zuerst einen Demobestand anlegen (rund 40 Fälle, alle Städte)."
+        ),
+        port: int | None = typer.Option(
+            None, "--port", help="Port des Prefect-Servers (Standard 4200 oder GPV_PREFECT_PORT)."
+        ),
+        host: str | None = typer.Option(
+            None, "--host", help="Adresse des Prefect-Servers (Standard 127.0.0.1)."
+        ),
+    ) -> None:
+        """Prefect-Server und Dashboard starten und die Abläufe bedienen, bis Strg+C."""
+        # Imported here: `import prefect` costs about a second and other commands do not need it.
+        from workflows.launcher import run
+
+        run(host=host, port=port, demo=demo, echo=typer.echo)

@@ -1,0 +1,311 @@
+"""Rendering a notice: German text, HTML, subject and (for conferences) the calendar file.
+
+One Jinja2 :class:`~jinja2.Environment` for the project (:func:`environment`): templates are files
+under ``notifications/templates`` (``<template_id>.txt.j2`` and ``<template_id>.html.j2``, subjects
+in ``subjects.toml``), ``StrictUndefined`` so a misspelt variable fails instead of printing nothing,
+autoescaping for HTML only.
+
+Templates see a fixed set of variables (:func:`template_variables`) built from the case's non-health
+fields (:class:`~notifications.policy.CaseView`), the agreement's names and rules and the notice's
+plain context. Nothing else reaches them: no birth date, disability, benefit or diagnosis, and no
+free text of a statement.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from notifications.ics import DEFAULT_DURATION, Method, conference_ics
+from notifications.policy import PERSON, AgreementLike, CaseView, Recipient
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+_WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+_MONTHS = (
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+)
+
+#: A short German name per event (subjects of alerts, the outbox listing).
+EVENT_TITLES: Mapping[str, str] = {
+    "statement_requested": "Fachärztliche Stellungnahme angefragt",
+    "statement_reminder": "Erinnerung: fachärztliche Stellungnahme",
+    "statement_overdue": "Fachärztliche Stellungnahme überfällig",
+    "statement_delivered": "Fachärztliche Stellungnahme eingegangen",
+    "statement_declined": "Fachärztliche Stellungnahme abgelehnt",
+    "statement_cancelled": "Anfrage fachärztliche Stellungnahme zurückgezogen",
+    "consent_requested": "Einwilligung zur Gesamtplankonferenz erbeten",
+    "conference_invitation": "Einladung zur Gesamtplankonferenz",
+    "conference_rescheduled": "Gesamtplankonferenz verlegt",
+    "conference_cancelled": "Gesamtplankonferenz abgesagt",
+    "housing_requested": "Unterstützung bei der Wohnungssuche angefragt",
+    "housing_reminder": "Erinnerung: Unterstützung bei der Wohnungssuche",
+    "housing_overdue": "Unterstützung bei der Wohnungssuche überfällig",
+    "case_forwarded": "Antrag weitergeleitet",
+    "decision_issued": "Entscheidung über den Antrag",
+    "review_due": "Überprüfung des Gesamtplans steht an",
+    "jurisdiction_reminder": "Erinnerung: Zuständigkeit klären",
+    "decision_reminder": "Erinnerung: über den Antrag entscheiden",
+    "deadline_missed": "Frist versäumt",
+    "delivery_failed": "Nachricht nicht zustellbar",
+}
+
+#: The agreement's deadline rule an event is about, when its context does not name one.
+EVENT_RULES: Mapping[str, str] = {
+    "statement_requested": "statement",
+    "statement_reminder": "statement",
+    "statement_overdue": "statement",
+    "statement_delivered": "decision",
+    "housing_requested": "housing_ack",
+    "housing_reminder": "housing_ack",
+    "housing_overdue": "housing_ack",
+    "jurisdiction_reminder": "jurisdiction",
+    "decision_reminder": "decision",
+    "review_due": "review",
+    "decision_issued": "review",
+}
+
+CONFERENCE_EVENTS: Mapping[str, Method] = {
+    "conference_invitation": Method.REQUEST,
+    "conference_rescheduled": Method.REQUEST,
+    "conference_cancelled": Method.CANCEL,
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "text/calendar"
+    data: bytes
+    params: Mapping[str, str]  # e.g. {"method": "REQUEST"}
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+def as_date(value: Any) -> date | None:
+    """A date from a date, a datetime (Berlin calendar day) or an ISO string; None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(BERLIN).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value)
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    return as_date(datetime.fromisoformat(text))
+
+
+def as_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError(f"conference time {value!r} has no time zone")
+    return moment
+
+
+def de_date(value: Any) -> str:
+    """``Montag, 16. März 2026``."""
+    day = as_date(value)
+    if day is None:
+        return ""
+    return f"{_WEEKDAYS[day.weekday()]}, {day.day}. {_MONTHS[day.month - 1]} {day.year}"
+
+
+def de_date_short(value: Any) -> str:
+    """``16.03.2026``."""
+    day = as_date(value)
+    return day.strftime("%d.%m.%Y") if day else ""
+
+
+def de_datetime(value: Any) -> str:
+    """``Donnerstag, 12. März 2026, 10:00 Uhr`` in Berlin time."""
+    moment = as_datetime(value)
+    if moment is None:
+        return ""
+    local = moment.astimezone(BERLIN)
+    return f"{de_date(local.date())}, {local:%H:%M} Uhr"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The project's one Jinja2 environment (cached)."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(
+            enabled_extensions=("html.j2",), disabled_extensions=("txt.j2",), default=False
+        ),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["de_date"] = de_date
+    env.filters["de_date_short"] = de_date_short
+    env.filters["de_datetime"] = de_datetime
+    return env
+
+
+@lru_cache(maxsize=1)
+def subjects() -> Mapping[str, str]:
+    """Subject templates by template id (``templates/subjects.toml``)."""
+    with (TEMPLATE_DIR / "subjects.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    return dict(data["subjects"])
+
+
+def _party_name(agreement: AgreementLike, party: str | None) -> str | None:
+    if not party:
+        return None
+    if party == PERSON:
+        return "die Person (Anschrift im Fall hinterlegt)"
+    found = agreement.parties.get(party)
+    return found.name if found is not None else party
+
+
+def _rule(agreement: Any, event: str, context: Mapping[str, Any]) -> Any:
+    rule_id = context.get("rule") or EVENT_RULES.get(event)
+    if not rule_id:
+        return None
+    rules = getattr(agreement, "rules", {})
+    return rules.get(rule_id)
+
+
+def template_variables(
+    recipient: Recipient,
+    event: str,
+    case: CaseView,
+    context: Mapping[str, Any],
+    agreement: AgreementLike,
+    *,
+    message_id: str,
+    carrier_contact: str | None = None,
+    has_calendar: bool = False,
+) -> dict[str, Any]:
+    """Every variable a template may use; values not applying to the event are None."""
+    rule = _rule(agreement, event, context)
+    due = context.get("due") or context.get("review_due") or context.get("decision_due")
+    norm = context.get("norm") or (rule.norm if rule is not None else None)
+    title = context.get("title") or (rule.title if rule is not None else None)
+    failed = context.get("failed") or {}
+    carrier_name = _party_name(agreement, case.carrier) or case.carrier
+    return {
+        "event": event,
+        "event_title": EVENT_TITLES.get(event, event),
+        "role": recipient.role,
+        "recipient_is_person": recipient.party == PERSON,
+        "recipient_name": None if recipient.party == PERSON else _party_name(agreement, recipient.party),
+        "case_ref": case.case_id,
+        "carrier_name": carrier_name,
+        "carrier_contact": carrier_contact,
+        "title": title,
+        "norm": norm,
+        "due": de_date(due) if due else None,
+        "due_short": de_date_short(due) if due else None,
+        "responsible_name": _party_name(agreement, context.get("responsible_party")),
+        "to_name": context.get("to_name") or _party_name(agreement, context.get("to")),
+        "when": de_datetime(context.get("scheduled_at")) if context.get("scheduled_at") else None,
+        "when_short": (
+            de_date_short(context.get("scheduled_at")) if context.get("scheduled_at") else None
+        ),
+        "location": context.get("location"),
+        "sequence": context.get("sequence"),
+        "has_calendar": has_calendar,
+        "failed_event_title": EVENT_TITLES.get(failed.get("event", ""), failed.get("event")),
+        "failed_party_name": _party_name(agreement, failed.get("party")),
+        "failed_channel": {"email": "E-Mail", "letter": "Brief"}.get(failed.get("channel") or ""),
+        "failed_attempts": failed.get("attempts"),
+        "failed_error": (str(failed.get("error") or "")[:300]) or None,
+        "failed_outbox_id": failed.get("outbox_id"),
+        "message_id": message_id,
+    }
+
+
+def _one_line(text: str) -> str:
+    """Subjects are one line: any CR/LF or run of whitespace becomes one space."""
+    return " ".join(text.split())
+
+
+def render(
+    recipient: Recipient,
+    event: str,
+    case: CaseView,
+    context: Mapping[str, Any],
+    agreement: AgreementLike,
+    *,
+    message_id: str,
+    sender: str | None = None,
+    recipient_address: str | None = None,
+    carrier_contact: str | None = None,
+    issued_at: datetime | None = None,
+    with_calendar: bool = True,
+    conference_duration: timedelta = DEFAULT_DURATION,
+) -> RenderedMessage:
+    """Render one notice for one recipient. Deterministic: same inputs, same bytes.
+
+    ``issued_at`` (the outbox row's creation time) stamps the calendar file; ``sender`` and
+    ``recipient_address`` become its ORGANIZER and ATTENDEE. ``with_calendar=False`` (letters)
+    leaves the calendar file out.
+    """
+    method = CONFERENCE_EVENTS.get(event)
+    attachments: tuple[Attachment, ...] = ()
+    if method is not None and with_calendar and context.get("scheduled_at"):
+        start = as_datetime(context["scheduled_at"])
+        assert start is not None
+        ics = conference_ics(
+            method=method,
+            uid=str(context.get("uid") or f"conference-{case.case_id}@gpv"),
+            sequence=int(context.get("sequence") or 0),
+            start=start,
+            location=str(context.get("location") or ""),
+            case_ref=case.case_id,
+            dtstamp=issued_at or datetime(1970, 1, 1, tzinfo=UTC),
+            duration=conference_duration,
+            organizer=sender,
+            attendee=recipient_address,
+        )
+        filename = "absage.ics" if method is Method.CANCEL else "einladung.ics"
+        attachments = (Attachment(filename, "text/calendar", ics, {"method": method.value}),)
+    variables = template_variables(
+        recipient,
+        event,
+        case,
+        context,
+        agreement,
+        message_id=message_id,
+        carrier_contact=carrier_contact,
+        has_calendar=bool(attachments),
+    )
+    env = environment()
+    template_id = recipient.template_id
+    text = env.get_template(f"{template_id}.txt.j2").render(variables)
+    html = env.get_template(f"{template_id}.html.j2").render(variables)
+    subject = _one_line(env.from_string(subjects()[template_id]).render(variables))
+    return RenderedMessage(subject=subject, text=text, html=html, attachments=attachments)

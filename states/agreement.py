@@ -1,0 +1,569 @@
+"""The cooperation agreement LWL – Kreis Unna as validated data (``states/agreement.toml``).
+
+The file holds what the statute leaves to the partners or what is not verified (domain.md § 0):
+parties and their supervisors, the ten towns and their youth offices, routing assumptions, and the
+deadline rules with periods and reminder lead times. It is checked completely when it loads; every
+problem is a :class:`states.errors.ConfigError` naming the file, the key path and the problem.
+
+``load_agreement()`` without a path reads ``$GPV_AGREEMENT`` or the packaged file, once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from states.calendar import Period, parse_period
+from states.decision import Process
+from states.errors import ConfigError, InputError
+
+DEFAULT_PATH = Path(__file__).with_name("agreement.toml")
+ENV_VAR = "GPV_AGREEMENT"
+
+PartyKind = Literal[
+    "egh_carrier", "youth_office", "health_service", "job_centre", "supervisor", "housing_contact"
+]
+PARTY_KINDS: tuple[str, ...] = (
+    "egh_carrier",
+    "youth_office",
+    "health_service",
+    "job_centre",
+    "supervisor",
+    "housing_contact",
+)
+Responsible = Literal["carrier", "spdi", "housing"]
+RESPONSIBLE: tuple[str, ...] = ("carrier", "spdi", "housing")
+REQUIRED_RULES: tuple[str, ...] = ("jurisdiction", "decision", "statement", "review", "housing_ack")
+
+# Party ids the routing rules name (AG-SGB IX NRW § 1, § 22 Abs. 4 SGB IX); they must exist.
+LWL = "lwl"
+KREIS_UNNA = "kreis-unna"
+SPDI = "spdi"
+JOB_CENTRE = "jobcenter-kreis-unna"
+REQUIRED_PARTIES: dict[str, str] = {
+    LWL: "egh_carrier",
+    KREIS_UNNA: "egh_carrier",
+    SPDI: "health_service",
+    JOB_CENTRE: "job_centre",
+}
+
+#: § 18 Abs. 7 SGB IX: Abs. 1–5 (incl. the Genehmigungsfiktion) do not apply to these carriers.
+NO_DEEMED_APPROVAL_KINDS: frozenset[str] = frozenset({"egh_carrier", "youth_office"})
+_DEEMED_APPROVAL_KEYS = ("deemed_approval", "genehmigungsfiktion")
+
+_PARTY_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_RULE_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_EVENT_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Party:
+    id: str
+    name: str
+    kind: PartyKind
+    supervisor: str | None = None
+    unverified: bool = False
+
+
+@dataclass(frozen=True)
+class Town:
+    slug: str
+    name: str
+    aliases: tuple[str, ...]
+    youth_office: str
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """A named deadline: its period, legal norm, anchor event and who must act.
+
+    With ``after_statement_*`` set, the rule restarts when a statement arrives (§ 14 Abs. 2 S. 3
+    SGB IX): ``after_statement_period`` from ``after_statement_anchor_event``.
+    """
+
+    id: str
+    title: str
+    norm: str
+    period: Period
+    anchor_event: str
+    process: Process
+    responsible: Responsible
+    reminder_lead_working_days: int
+    shift: Literal["forward", "backward"] = "forward"
+    reminder_event: str | None = None
+    overdue_event: str = "deadline_missed"
+    after_statement_period: Period | None = None
+    after_statement_norm: str | None = None
+    after_statement_anchor_event: str | None = None
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """Assumptions of the routing rules that are not in the statute (domain.md § 4)."""
+
+    assume_in_school_below_age: int
+    lwl_during_school: frozenset[str]
+    school_benefits: frozenset[str]
+    work_benefits: frozenset[str]
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip().casefold()
+
+
+def _town_keys(text: str) -> set[str]:
+    """Lookup keys of a town name: with umlauts, transliterated (ö → oe) and stripped (ö → o);
+    separators and case ignored."""
+    folded = _fold(text)
+    variants = {
+        folded,
+        folded.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss"),
+        folded.replace("ä", "a").replace("ö", "o").replace("ü", "u").replace("ß", "ss"),
+    }
+    return {re.sub(r"[^0-9a-zäöüß]", "", v) for v in variants} - {""}
+
+
+@dataclass(frozen=True)
+class Agreement:
+    name: str
+    valid_from: date | None
+    review_by: date | None
+    holiday_region: str
+    parties: dict[str, Party]
+    towns: dict[str, Town]
+    rules: dict[str, DeadlineRule]
+    routing: RoutingSettings
+    source: Path | None = None
+    _town_index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def town(self, name: str) -> Town:
+        """The town for a name, slug or alias; umlauts optional, case ignored ("Boenen")."""
+        for key in _town_keys(name or ""):
+            slug = self._town_index.get(key)
+            if slug is not None:
+                return self.towns[slug]
+        known = ", ".join(t.name for t in self.towns.values())
+        raise InputError(f"Unbekannte Stadt oder Gemeinde {name!r}; bekannt sind: {known}.")
+
+    def party(self, party_id: str) -> Party:
+        try:
+            return self.parties[party_id]
+        except KeyError:
+            known = ", ".join(sorted(self.parties))
+            raise InputError(f"Unbekannte Partei {party_id!r}; bekannt sind: {known}.") from None
+
+    def supervisor_of(self, party_id: str) -> str:
+        """The supervising party's id; a party without a supervisor supervises itself."""
+        party = self.party(party_id)
+        return party.supervisor or party.id
+
+    def housing_party(self) -> str:
+        """The one party of kind ``housing_contact`` (checked on load)."""
+        return next(p.id for p in self.parties.values() if p.kind == "housing_contact")
+
+    def rule(self, rule_id: str) -> DeadlineRule:
+        try:
+            return self.rules[rule_id]
+        except KeyError:
+            known = ", ".join(sorted(self.rules))
+            raise InputError(f"Unbekannte Fristregel {rule_id!r}; bekannt sind: {known}.") from None
+
+
+def deemed_approval_applies(party: Party) -> bool:
+    """Whether the Genehmigungsfiktion of § 18 Abs. 3 SGB IX can apply to this party.
+
+    Never for Träger der Eingliederungshilfe or the Jugendhilfe (youth offices): § 18 Abs. 7 SGB IX
+    excludes them from Abs. 1–5. gpv models no other rehabilitation carrier as a deciding party, so
+    no rule ever produces a deemed approval; the 2-month mark is at most a soft warning.
+    """
+    return party.kind not in NO_DEEMED_APPROVAL_KINDS
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading and validation
+
+
+class _Checker:
+    """Reads values out of the parsed TOML and raises ConfigError naming file, key and problem."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {key}: {problem}")
+
+    def table(self, data: Mapping[str, Any], key: str, prefix: str = "") -> Mapping[str, Any]:
+        full = f"{prefix}{key}"
+        value = data.get(key)
+        if value is None:
+            raise self.fail(full, "Die Tabelle fehlt.")
+        if not isinstance(value, dict):
+            raise self.fail(full, "Hier wird eine Tabelle erwartet.")
+        return value
+
+    def string(
+        self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool = True
+    ) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(prefix + key, "Der Wert fehlt.")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(prefix + key, f"Erwartet wird ein nicht leerer Text, nicht {value!r}.")
+        return value
+
+    def req_string(self, data: Mapping[str, Any], key: str, prefix: str) -> str:
+        value = self.string(data, key, prefix)
+        assert value is not None
+        return value
+
+    def boolean(self, data: Mapping[str, Any], key: str, prefix: str, default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(prefix + key, f"Erwartet wird true oder false, nicht {value!r}.")
+        return value
+
+    def integer(self, data: Mapping[str, Any], key: str, prefix: str, low: int, high: int) -> int:
+        value = data.get(key)
+        if value is None:
+            raise self.fail(prefix + key, "Der Wert fehlt.")
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(
+                prefix + key,
+                f"Erwartet wird eine ganze Zahl von {low} bis {high}, nicht {value!r}.",
+            )
+        return value
+
+    def a_date(self, data: Mapping[str, Any], key: str, prefix: str) -> date | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, date):
+            raise self.fail(prefix + key, f"Erwartet wird ein Datum (JJJJ-MM-TT), nicht {value!r}.")
+        return value
+
+    def period(
+        self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool = True
+    ) -> Period | None:
+        text = self.string(data, key, prefix, required=required)
+        if text is None:
+            return None
+        try:
+            return parse_period(text)
+        except InputError as exc:
+            raise self.fail(prefix + key, exc.message) from None
+
+    def choice(
+        self, data: Mapping[str, Any], key: str, prefix: str, allowed: tuple[str, ...], default=None
+    ) -> str:
+        value = data.get(key, default)
+        if value is None:
+            raise self.fail(prefix + key, "Der Wert fehlt.")
+        if value not in allowed:
+            raise self.fail(
+                prefix + key, f"Unbekannter Wert {value!r}; erlaubt sind: {', '.join(allowed)}."
+            )
+        return value
+
+    def slug_list(
+        self, data: Mapping[str, Any], key: str, prefix: str, allowed: frozenset[str]
+    ) -> frozenset[str]:
+        value = data.get(key)
+        if value is None:
+            raise self.fail(prefix + key, "Der Wert fehlt.")
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(prefix + key, "Erwartet wird eine Liste von Texten.")
+        unknown = [v for v in value if v not in allowed]
+        if unknown:
+            raise self.fail(
+                prefix + key,
+                f"Unbekannte Leistungsart {unknown[0]!r}; "
+                f"erlaubt sind: {', '.join(sorted(allowed))}.",
+            )
+        return frozenset(value)
+
+    def only_keys(self, data: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
+        for key in data:
+            if key.casefold() in _DEEMED_APPROVAL_KEYS:
+                raise self.fail(
+                    prefix + key,
+                    "Die Genehmigungsfiktion (§ 18 Abs. 3 SGB IX) gilt nach § 18 Abs. 7 SGB IX "
+                    "nicht für Träger der Eingliederungshilfe und der Jugendhilfe; der Schlüssel "
+                    "ist nicht erlaubt.",
+                )
+            if key not in allowed:
+                raise self.fail(
+                    prefix + key,
+                    f"Unbekannter Schlüssel; erlaubt sind: {', '.join(sorted(allowed))}.",
+                )
+
+
+def _find_deemed_approval(data: Any, prefix: str, checker: _Checker) -> None:
+    """Refuse a deemed-approval key anywhere in the file (§ 18 Abs. 7 SGB IX)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and key.casefold() in _DEEMED_APPROVAL_KEYS:
+                checker.only_keys({key: value}, prefix, set())
+            _find_deemed_approval(value, f"{prefix}{key}.", checker)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _find_deemed_approval(value, f"{prefix[:-1]}[{index}].", checker)
+
+
+def _parse_parties(raw: Mapping[str, Any], ck: _Checker) -> dict[str, Party]:
+    parties: dict[str, Party] = {}
+    for pid, entry in raw.items():
+        prefix = f"parties.{pid}."
+        if not _PARTY_ID_RE.match(pid):
+            raise ck.fail(
+                f"parties.{pid}",
+                "Party-IDs sind kleingeschriebene ASCII-Slugs (a–z, 0–9, Bindestrich).",
+            )
+        if not isinstance(entry, dict):
+            raise ck.fail(f"parties.{pid}", "Hier wird eine Tabelle erwartet.")
+        ck.only_keys(entry, prefix, {"name", "kind", "supervisor", "unverified"})
+        parties[pid] = Party(
+            id=pid,
+            name=ck.req_string(entry, "name", prefix),
+            kind=ck.choice(entry, "kind", prefix, PARTY_KINDS),  # type: ignore[arg-type]
+            supervisor=ck.string(entry, "supervisor", prefix, required=False),
+            unverified=ck.boolean(entry, "unverified", prefix, False),
+        )
+    for pid, party in parties.items():
+        if party.supervisor is not None and party.supervisor not in parties:
+            raise ck.fail(
+                f"parties.{pid}.supervisor", f"Die Partei {party.supervisor!r} ist nicht definiert."
+            )
+    for pid, kind in REQUIRED_PARTIES.items():
+        if pid not in parties:
+            raise ck.fail(
+                f"parties.{pid}", "Die Partei fehlt; die Zuständigkeitsregeln nennen sie."
+            )
+        if parties[pid].kind != kind:
+            raise ck.fail(f"parties.{pid}.kind", f"Erwartet wird {kind!r}.")
+    housing = [p for p in parties.values() if p.kind == "housing_contact"]
+    if len(housing) != 1:
+        raise ck.fail(
+            "parties",
+            f"Genau eine Partei der Art 'housing_contact' ist nötig, gefunden: {len(housing)}.",
+        )
+    return parties
+
+
+def _parse_towns(
+    raw: Mapping[str, Any], parties: Mapping[str, Party], ck: _Checker
+) -> tuple[dict[str, Town], dict[str, str]]:
+    towns: dict[str, Town] = {}
+    index: dict[str, str] = {}
+    for slug, entry in raw.items():
+        prefix = f"towns.{slug}."
+        if not _PARTY_ID_RE.match(slug):
+            raise ck.fail(f"towns.{slug}", "Ortskürzel sind kleingeschriebene ASCII-Slugs.")
+        if not isinstance(entry, dict):
+            raise ck.fail(f"towns.{slug}", "Hier wird eine Tabelle erwartet.")
+        ck.only_keys(entry, prefix, {"name", "aliases", "youth_office"})
+        aliases = entry.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+            raise ck.fail(prefix + "aliases", "Erwartet wird eine Liste von Namen.")
+        youth_office = ck.req_string(entry, "youth_office", prefix)
+        if youth_office not in parties:
+            raise ck.fail(
+                prefix + "youth_office", f"Die Partei {youth_office!r} ist nicht definiert."
+            )
+        if parties[youth_office].kind != "youth_office":
+            raise ck.fail(prefix + "youth_office", f"{youth_office!r} ist kein Jugendamt.")
+        town = Town(
+            slug=slug,
+            name=ck.req_string(entry, "name", prefix),
+            aliases=tuple(aliases),
+            youth_office=youth_office,
+        )
+        for label in (slug, town.name, *town.aliases):
+            for key in _town_keys(label):
+                if index.setdefault(key, slug) != slug:
+                    raise ck.fail(
+                        f"towns.{slug}",
+                        f"Der Name {label!r} ist nicht eindeutig (auch towns.{index[key]}).",
+                    )
+        towns[slug] = town
+    if not towns:
+        raise ck.fail("towns", "Mindestens eine Stadt oder Gemeinde ist nötig.")
+    return towns, index
+
+
+def _parse_routing(raw: Mapping[str, Any], ck: _Checker) -> RoutingSettings:
+    from states.routing import BENEFIT_KINDS  # routing imports this module only for typing
+
+    prefix = "routing."
+    allowed = frozenset(BENEFIT_KINDS)
+    ck.only_keys(
+        raw,
+        prefix,
+        {"assume_in_school_below_age", "lwl_during_school", "school_benefits", "work_benefits"},
+    )
+    settings = RoutingSettings(
+        assume_in_school_below_age=ck.integer(raw, "assume_in_school_below_age", prefix, 1, 30),
+        lwl_during_school=ck.slug_list(raw, "lwl_during_school", prefix, allowed),
+        school_benefits=ck.slug_list(raw, "school_benefits", prefix, allowed),
+        work_benefits=ck.slug_list(raw, "work_benefits", prefix, allowed),
+    )
+    both = settings.lwl_during_school & settings.school_benefits
+    if both:
+        raise ck.fail(
+            prefix + "school_benefits",
+            f"{sorted(both)[0]!r} steht auch in lwl_during_school; "
+            "eine Leistung kann nicht beides sein.",
+        )
+    return settings
+
+
+_RULE_KEYS = {
+    "title",
+    "norm",
+    "period",
+    "anchor_event",
+    "process",
+    "responsible",
+    "reminder_lead_working_days",
+    "shift",
+    "reminder_event",
+    "overdue_event",
+    "after_statement_period",
+    "after_statement_norm",
+    "after_statement_anchor_event",
+}
+
+
+def _event(ck: _Checker, entry: Mapping[str, Any], key: str, prefix: str, required: bool):
+    value = ck.string(entry, key, prefix, required=required)
+    if value is not None and not _EVENT_RE.match(value):
+        raise ck.fail(
+            prefix + key, f"Ereignisnamen sind snake_case (a–z, 0–9, _), nicht {value!r}."
+        )
+    return value
+
+
+def _parse_rules(raw: Mapping[str, Any], ck: _Checker) -> dict[str, DeadlineRule]:
+    rules: dict[str, DeadlineRule] = {}
+    for rid, entry in raw.items():
+        prefix = f"deadlines.{rid}."
+        if not _RULE_ID_RE.match(rid):
+            raise ck.fail(f"deadlines.{rid}", "Regel-IDs sind snake_case (a–z, 0–9, _).")
+        if not isinstance(entry, dict):
+            raise ck.fail(f"deadlines.{rid}", "Hier wird eine Tabelle erwartet.")
+        ck.only_keys(entry, prefix, _RULE_KEYS)
+        after = {
+            k: entry.get(k)
+            for k in (
+                "after_statement_period",
+                "after_statement_norm",
+                "after_statement_anchor_event",
+            )
+        }
+        if any(v is not None for v in after.values()) and any(v is None for v in after.values()):
+            missing = next(k for k, v in after.items() if v is None)
+            raise ck.fail(
+                prefix + missing,
+                "after_statement_period, _norm und _anchor_event gehören zusammen; "
+                "dieser Wert fehlt.",
+            )
+        rules[rid] = DeadlineRule(
+            id=rid,
+            title=ck.req_string(entry, "title", prefix),
+            norm=ck.req_string(entry, "norm", prefix),
+            period=ck.period(entry, "period", prefix),  # type: ignore[arg-type]
+            anchor_event=_event(ck, entry, "anchor_event", prefix, True),
+            process=Process(ck.choice(entry, "process", prefix, tuple(p.value for p in Process))),
+            responsible=ck.choice(entry, "responsible", prefix, RESPONSIBLE),  # type: ignore[arg-type]
+            reminder_lead_working_days=ck.integer(
+                entry, "reminder_lead_working_days", prefix, 0, 250
+            ),
+            shift=ck.choice(entry, "shift", prefix, ("forward", "backward"), "forward"),  # type: ignore[arg-type]
+            reminder_event=_event(ck, entry, "reminder_event", prefix, False),
+            overdue_event=_event(ck, entry, "overdue_event", prefix, True),
+            after_statement_period=ck.period(
+                entry, "after_statement_period", prefix, required=False
+            ),
+            after_statement_norm=ck.string(entry, "after_statement_norm", prefix, required=False),
+            after_statement_anchor_event=_event(
+                ck, entry, "after_statement_anchor_event", prefix, False
+            ),
+        )
+    for rid in REQUIRED_RULES:
+        if rid not in rules:
+            raise ck.fail(f"deadlines.{rid}", "Die Fristregel fehlt; die Prozesse brauchen sie.")
+    return rules
+
+
+def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
+    """Validate parsed TOML data; ``path`` is only used in messages."""
+    ck = _Checker(path)
+    _find_deemed_approval(data, "", ck)
+    ck.only_keys(data, "", {"agreement", "parties", "towns", "routing", "deadlines"})
+    meta = ck.table(data, "agreement")
+    ck.only_keys(meta, "agreement.", {"name", "valid_from", "review_by", "holiday_region"})
+    region = ck.req_string(meta, "holiday_region", "agreement.")
+    from holidays import country_holidays
+
+    if region not in country_holidays("DE").subdivisions:
+        raise ck.fail(
+            "agreement.holiday_region", f"Unbekannte Feiertagsregion {region!r} (z. B. NW)."
+        )
+    parties = _parse_parties(ck.table(data, "parties"), ck)
+    towns, index = _parse_towns(ck.table(data, "towns"), parties, ck)
+    return Agreement(
+        name=ck.req_string(meta, "name", "agreement."),
+        valid_from=ck.a_date(meta, "valid_from", "agreement."),
+        review_by=ck.a_date(meta, "review_by", "agreement."),
+        holiday_region=region,
+        parties=parties,
+        towns=towns,
+        rules=_parse_rules(ck.table(data, "deadlines"), ck),
+        routing=_parse_routing(ck.table(data, "routing"), ck),
+        source=path,
+        _town_index=index,
+    )
+
+
+def _load(path: Path) -> Agreement:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: Die Vereinbarungsdatei kann nicht gelesen werden ({exc.strerror})."
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: Die Datei ist kein gültiges TOML ({exc}).") from None
+    return parse_agreement(data, path)
+
+
+def load_agreement(path: Path | None = None) -> Agreement:
+    """Load and validate the agreement. ``None`` → ``$GPV_AGREEMENT`` or the packaged file.
+
+    The default is cached per resolved path (the sweep and the CLI call this often); an explicit
+    path is read anew each time. A broken file raises ConfigError every time and is never cached.
+    """
+    if path is None:
+        env = os.environ.get(ENV_VAR)
+        return _load_default(Path(env) if env else DEFAULT_PATH)
+    return _load(Path(path).expanduser().resolve())
+
+
+@lru_cache(maxsize=4)
+def _load_default_resolved(path: Path) -> Agreement:
+    return _load(path)
+
+
+def _load_default(path: Path) -> Agreement:
+    return _load_default_resolved(path.expanduser().resolve())

@@ -1,0 +1,143 @@
+"""The SPDI specialist statement (fachärztliche Stellungnahme) as a sub-process of a case.
+
+The carrier requests it while the case is in assessment (§ 121 Abs. 3 SGB IX: the carrier works
+together with the Gesundheitsamt); the agreement gives the SPDI two weeks (cf. § 17 Abs. 2
+SGB IX). When it arrives the § 14 decision period runs anew: two weeks from receipt (§ 14 Abs. 2
+S. 3 SGB IX).
+No notification ever carries the statement's content (data minimisation, § 76 SGB X).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from states.decision import DeadlineClosure, DeadlineStatus, NotificationEvent, Process
+from states.errors import InputError, TransitionRefused
+from states.processes import (
+    Effects,
+    ProcessDefinition,
+    StateSpec,
+    StepContext,
+    Transition,
+    close_if_open,
+    guard,
+    open_deadline_of,
+    open_rule,
+    refused,
+)
+
+NORM_REQUEST = "§ 121 Abs. 3 SGB IX"
+NORM_STATEMENT = "§ 17 Abs. 2 SGB IX"
+NORM_REANCHOR = "§ 14 Abs. 2 S. 3 SGB IX"
+REANCHOR_REASON = "neu berechnet nach Eingang der Stellungnahme"
+
+
+class StatementState(StrEnum):
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    DELIVERED = "delivered"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+#: A statement in one of these states is still awaited (it blocks determine_benefits).
+OPEN_STATES = frozenset({StatementState.REQUESTED, StatementState.ACCEPTED})
+
+
+def _no_reason(ctx: StepContext) -> TransitionRefused:
+    return refused(
+        "Die Ablehnung einer Anfrage zur Stellungnahme braucht eine Begründung (Parameter "
+        "„reason“); ohne sie bleibt die Anfrage offen",
+        NORM_STATEMENT,
+    )
+
+
+@guard(_no_reason)
+def has_reason(ctx: StepContext) -> bool:
+    return bool(ctx.params.get("reason", "").strip())
+
+
+def _check_reason(ctx: StepContext) -> None:
+    if not ctx.params.get("reason", "").strip():
+        raise InputError(
+            "Für „decline_statement_request“ fehlt der Parameter „reason“ (Begründung der "
+            'Ablehnung); bitte mit --param reason="…" angeben.'
+        )
+
+
+S = StatementState
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("accept_statement_request", S.REQUESTED, S.ACCEPTED),
+    Transition("deliver_statement", (S.REQUESTED, S.ACCEPTED), S.DELIVERED),
+    Transition("decline_statement_request", S.REQUESTED, S.DECLINED, guards=(has_reason,)),
+    Transition("cancel_statement", (S.REQUESTED, S.ACCEPTED), S.CANCELLED),
+)
+
+STATES = {
+    S.REQUESTED: StateSpec("angefordert", initial=True),
+    S.ACCEPTED: StateSpec("angenommen"),
+    S.DELIVERED: StateSpec("eingegangen", final=True),
+    S.DECLINED: StateSpec("abgelehnt", final=True),
+    S.CANCELLED: StateSpec("zurückgezogen", final=True),
+}
+
+
+def _request(ctx: StepContext, fx: Effects) -> None:
+    spec = open_rule(ctx, "statement", ctx.today)
+    fx.data = {}
+    fx.deadlines_open.append(spec)
+    fx.notifications.append(
+        NotificationEvent(
+            "statement_requested",
+            Process.STATEMENT,
+            {"due": spec.due.isoformat(), "norm": spec.norm},
+        )
+    )
+
+
+def _deliver(ctx: StepContext, fx: Effects) -> None:
+    close_if_open(ctx, fx, "statement", DeadlineStatus.MET)
+    # § 14 Abs. 2 S. 3 SGB IX: the decision period runs anew, two weeks from receipt.
+    if open_deadline_of(ctx, "decision") is not None:
+        fx.deadlines_close.append(
+            DeadlineClosure("decision", DeadlineStatus.CANCELLED, REANCHOR_REASON)
+        )
+    spec = open_rule(ctx, "decision", ctx.today, after_statement=True)
+    fx.deadlines_open.append(spec)
+    # Only the new due date and its norm: never anything of the statement itself.
+    fx.notifications.append(
+        NotificationEvent(
+            "statement_delivered",
+            Process.STATEMENT,
+            {"decision_due": spec.due.isoformat(), "norm": spec.norm},
+        )
+    )
+
+
+def _decline(ctx: StepContext, fx: Effects) -> None:
+    # The reason stays in the audit entry's params; the notification says only that it was declined.
+    close_if_open(ctx, fx, "statement", DeadlineStatus.CANCELLED, "Anfrage abgelehnt")
+    fx.notifications.append(NotificationEvent("statement_declined", Process.STATEMENT, {}))
+
+
+def _cancel(ctx: StepContext, fx: Effects) -> None:
+    close_if_open(ctx, fx, "statement", DeadlineStatus.CANCELLED, "Anfrage zurückgezogen")
+    fx.notifications.append(NotificationEvent("statement_cancelled", Process.STATEMENT, {}))
+
+
+DEFINITION = ProcessDefinition(
+    process=Process.STATEMENT,
+    title="SPDI-Stellungnahme",
+    state_enum=StatementState,
+    states=STATES,
+    transitions=TRANSITIONS,
+    start_trigger="request_statement",
+    start_norm=NORM_REQUEST,
+    input_checks={"decline_statement_request": _check_reason},
+    effects={
+        "request_statement": _request,
+        "deliver_statement": _deliver,
+        "decline_statement_request": _decline,
+        "cancel_statement": _cancel,
+    },
+)

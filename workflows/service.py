@@ -1,0 +1,315 @@
+"""The application API of the case store, used by the command line and the Prefect flows.
+
+Each function is one unit of work with its own transaction(s) and takes the engine, ids and plain
+values; it returns plain dicts (what ``--json`` prints). Errors come from the one error tree:
+:class:`states.errors.InputError` (bad input, unknown case: exit code 2) and
+:class:`states.errors.RefusedError` (the rules say no, or a concurrent change: exit code 3). A
+refused or failed call writes nothing.
+
+``fire`` follows the architecture's shape: load (read transaction) → decide (pure
+``states.advance``) → persist (one write transaction with the version check).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from states.agreement import load_agreement
+from states.deadlines import berlin_date, is_overdue
+from states.decision import CaseFacts
+from states.errors import InputError, RefusedError
+from workflows import audit, store
+from workflows.db import read_session, write_session
+from workflows.models import Case, DeadlineRecord
+
+_EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+OUTSTANDING = ("open", "missed")
+
+
+def _check_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > 254 or not _EMAIL_RE.match(value):
+        raise InputError(
+            f"Die E-Mail-Adresse {value!r} ist ungültig; erwartet wird z. B. name@example.org."
+        )
+    return value
+
+
+def _check_aware(at: datetime, name: str = "at") -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError(f"Der Zeitpunkt {name}={at.isoformat()} braucht eine Zeitzone.")
+
+
+def open_case(
+    engine: Engine,
+    *,
+    received: date,
+    birth_date: date,
+    municipality: str,
+    disabilities: str,
+    benefit: str,
+    school_finished: date | None = None,
+    person_ref: str | None = None,
+    contact_email: str | None = None,
+    at: datetime,
+    by: str,
+) -> dict[str, Any]:
+    """Route and open a case in ``received``; returns the case as :func:`show_case` does.
+
+    Routing (AG-SGB IX NRW § 1, § 10 Abs. 4 SGB VIII) runs on the day of receipt; an undecided
+    routing is refused with its reason (RefusedError), nothing is written. The case id
+    (``C-<year of receipt>-<number>``) is allocated in the same transaction as the case.
+    """
+    from states.advance import open_case_decision
+    from states.routing import PersonFacts, parse_benefit, parse_disabilities, route
+
+    _check_aware(at)
+    agreement = load_agreement()
+    kinds = parse_disabilities(disabilities)
+    benefit_kind = parse_benefit(benefit)
+    email = _check_email(contact_email)
+    if received > berlin_date(at):
+        raise InputError(
+            f"Das Eingangsdatum {received.isoformat()} liegt nach dem Tag der Erfassung "
+            f"({berlin_date(at).isoformat()})."
+        )
+    if school_finished is not None and school_finished < birth_date:
+        raise InputError("Das Ende der Schulausbildung liegt vor dem Geburtsdatum.")
+    result = route(
+        PersonFacts(
+            birth_date=birth_date,
+            municipality=municipality,
+            disabilities=kinds,
+            benefit=benefit_kind,
+            school_finished=school_finished,
+        ),
+        on=received,
+        agreement=agreement,
+    )
+    if not result.decided or result.carrier is None:
+        raise RefusedError(
+            f"Der Fall wird nicht angelegt: Die Zuständigkeit ist nicht eindeutig. {result.reason} "
+            f"({result.legal_basis})",
+            norm=result.legal_basis,
+        )
+    with write_session(engine) as session:
+        (case_id,) = store.allocate_case_ids(session, received.year)
+        facts = CaseFacts(
+            case_id=case_id,
+            received_on=received,
+            carrier=result.carrier,
+            municipality=result.town,
+            parties=tuple(result.parties),
+            is_minor=result.is_minor,
+            has_contact_email=email is not None,
+        )
+        decision = open_case_decision(facts, at, by, agreement)
+        now = datetime.now(UTC)
+        case = Case(
+            id=case_id,
+            status="",  # set from the decision's case process update
+            carrier=result.carrier,
+            municipality=result.town,
+            received_on=received,
+            parties=list(result.parties),
+            is_minor=result.is_minor,
+            version=1,
+            contact_email=email,
+            person_ref=(person_ref or "").strip() or None,
+            birth_date=birth_date,
+            disabilities=",".join(sorted(kinds)),
+            benefit=benefit_kind,
+            school_finished=school_finished,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(case)
+        session.flush()
+        store.apply_decision(session, case, decision, at=at, by=by, agreement=agreement)
+    return show_case(engine, case_id)
+
+
+def fire(
+    engine: Engine,
+    case_id: str,
+    trigger: str,
+    params: dict[str, str],
+    *,
+    at: datetime,
+    by: str,
+) -> dict[str, Any]:
+    """Apply one trigger of the engine's vocabulary to a case; returns the case as in show.
+
+    Raises InputError for an unknown trigger or case or a malformed parameter, TransitionRefused
+    when the rules say no, ConflictError when the case changed between load and persist.
+    """
+    from states.advance import advance
+    from states.triggers import TRIGGERS
+
+    if trigger not in TRIGGERS:
+        raise InputError(f"Unbekannter Auslöser {trigger!r}; bekannt sind: {', '.join(TRIGGERS)}.")
+    _check_aware(at)
+    agreement = load_agreement()
+    with read_session(engine) as session:
+        loaded = store.load_snapshot(session, case_id)
+    decision = advance(loaded.snapshot, trigger, params, at, by, agreement)
+    with write_session(engine) as session:
+        store.persist_decision(
+            session, case_id, loaded.version, decision, at=at, by=by, agreement=agreement
+        )
+    return show_case(engine, case_id)
+
+
+def show_case(engine: Engine, case_id: str) -> dict[str, Any]:
+    """Keys: id, status, carrier, municipality, processes, deadlines, history, version."""
+    with read_session(engine) as session:
+        return store.case_view(session, case_id)
+
+
+def update_contact(
+    engine: Engine, case_id: str, contact_email: str | None, *, at: datetime, by: str
+) -> dict[str, Any]:
+    """Record (or, with an empty value, remove) the person's or guardian's e-mail address.
+
+    Audited as ``update_contact``; the audit entry says whether an address was set or removed but
+    does not keep the address itself (the history is permanent; the address must stay erasable,
+    Art. 17 DSGVO / § 84 SGB X).
+    """
+    _check_aware(at)
+    email = _check_email(contact_email)
+    if not by or not by.strip():
+        raise InputError("Es fehlt, wer die Änderung vornimmt (--by).")
+    with read_session(engine) as session:
+        case = store.get_case(session, case_id)
+        version = case.version
+    with write_session(engine) as session:
+        store.record_change(
+            session,
+            case_id,
+            version,
+            trigger="update_contact",
+            changes={"contact_email": email},
+            params={"contact_email": "gesetzt" if email else "entfernt"},
+            at=at,
+            by=by,
+        )
+    return show_case(engine, case_id)
+
+
+def list_cases(
+    engine: Engine,
+    *,
+    status: str | None = None,
+    overdue: bool = False,
+    municipality: str | None = None,
+    now: datetime,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Cases, newest receipt first: id, status, carrier, municipality, received_on, next_due
+    (earliest outstanding deadline), overdue (one of them is past its due day)."""
+    from states.processes.case import CaseState
+
+    _check_aware(now, "now")
+    today = berlin_date(now)
+    if status is not None and status not in {s.value for s in CaseState}:
+        raise InputError(
+            f"Unbekannter Status {status!r}; möglich sind: {', '.join(s.value for s in CaseState)}."
+        )
+    town = load_agreement().town(municipality).slug if municipality else None
+    outstanding = (
+        select(
+            DeadlineRecord.case_id,
+            func.min(DeadlineRecord.due).label("next_due"),
+        )
+        .where(
+            DeadlineRecord.status.in_(OUTSTANDING),  # type: ignore[attr-defined]
+            DeadlineRecord.closed_at.is_(None),  # type: ignore[union-attr]
+        )
+        .group_by(DeadlineRecord.case_id)
+        .subquery()
+    )
+    stmt = select(Case, outstanding.c.next_due).outerjoin(
+        outstanding,
+        outstanding.c.case_id == Case.id,  # type: ignore[arg-type]
+    )
+    if status is not None:
+        stmt = stmt.where(Case.status == status)  # type: ignore[arg-type]
+    if town is not None:
+        stmt = stmt.where(Case.municipality == town)  # type: ignore[arg-type]
+    if overdue:
+        stmt = stmt.where(outstanding.c.next_due < today)
+    stmt = stmt.order_by(Case.received_on.desc(), Case.id.desc())  # type: ignore[attr-defined]
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with read_session(engine) as session:
+        rows = session.execute(stmt).all()
+    return [
+        {
+            "id": case.id,
+            "status": case.status,
+            "carrier": case.carrier,
+            "municipality": case.municipality,
+            "received_on": case.received_on.isoformat(),
+            "next_due": next_due.isoformat() if next_due else None,
+            "overdue": bool(next_due and is_overdue(next_due, now)),
+        }
+        for case, next_due in rows
+    ]
+
+
+def tasks(engine: Engine, *, party: str | None = None, now: datetime) -> list[dict[str, Any]]:
+    """Open work per party, earliest due first: every deadline whose step is outstanding.
+
+    Keys: party, process, case_id, rule, expected (what must happen), norm, due, overdue.
+    """
+    _check_aware(now, "now")
+    agreement = load_agreement()
+    if party is not None:
+        party = agreement.party(party.strip()).id
+    stmt = select(DeadlineRecord).where(
+        DeadlineRecord.status.in_(OUTSTANDING),  # type: ignore[attr-defined]
+        DeadlineRecord.closed_at.is_(None),  # type: ignore[union-attr]
+    )
+    if party is not None:
+        stmt = stmt.where(DeadlineRecord.responsible_party == party)  # type: ignore[arg-type]
+    stmt = stmt.order_by(DeadlineRecord.due, DeadlineRecord.id)  # type: ignore[arg-type]
+    with read_session(engine) as session:
+        rows = session.scalars(stmt).all()
+    result = []
+    for d in rows:
+        rule = agreement.rules.get(d.rule)
+        result.append(
+            {
+                "party": d.responsible_party,
+                "process": d.process,
+                "case_id": d.case_id,
+                "rule": d.rule,
+                "expected": rule.title if rule else d.rule,
+                "norm": d.norm,
+                "due": d.due.isoformat(),
+                "overdue": is_overdue(d.due, now),
+            }
+        )
+    return result
+
+
+def audit_verify(engine: Engine) -> dict[str, Any]:
+    """Check the audit chain; keys ok, checked, first_broken_id, problem."""
+    with read_session(engine) as session:
+        return audit.verify(session).as_dict()
+
+
+def run_sweep(engine: Engine, now: datetime) -> dict[str, Any]:
+    """The deadline sweep (see :mod:`workflows.sweep`)."""
+    from workflows.sweep import run_sweep as sweep
+
+    return sweep(engine, now)

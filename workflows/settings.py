@@ -1,0 +1,31 @@
+"""Where gpv keeps its data: the data folder and the application database URL.
+
+``GPV_DATA_DIR`` names the data folder (default ``./.gpv``, created on demand); ``GPV_DATABASE_URL``
+names the application database (default: the SQLite file ``gpv.db`` in the data folder). PostgreSQL
+URLs use the psycopg 3 driver: ``postgresql+psycopg://user@host:5432/gpv``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_DIR_ENV = "GPV_DATA_DIR"
+DATABASE_URL_ENV = "GPV_DATABASE_URL"
+DEFAULT_DATA_DIR = ".gpv"
+DATABASE_FILE = "gpv.db"
+
+
+def data_dir() -> Path:
+    """The data folder (``$GPV_DATA_DIR`` or ``./.gpv``), created if it does not exist yet."""
+    path = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def database_url() -> str:
+    """``$GPV_DATABASE_URL``, else the SQLite file ``gpv.db`` in :func:`data_dir`."""
+    url = os.environ.get(DATABASE_URL_ENV)
+    if url:
+        return url
+    return f"sqlite:///{data_dir() / DATABASE_FILE}"
