@@ -221,7 +221,9 @@ def template_variables(
         "event_title": EVENT_TITLES.get(event, event),
         "role": recipient.role,
         "recipient_is_person": recipient.party == PERSON,
-        "recipient_name": None if recipient.party == PERSON else _party_name(agreement, recipient.party),
+        "recipient_name": None
+        if recipient.party == PERSON
+        else _party_name(agreement, recipient.party),
         "case_ref": case.case_id,
         "carrier_name": carrier_name,
         "carrier_contact": carrier_contact,

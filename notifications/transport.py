@@ -16,7 +16,6 @@ import contextlib
 import os
 import re
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterable
 from email.message import EmailMessage
@@ -128,14 +127,16 @@ class SmtpTransport:
         except smtplib.SMTPNotSupportedError as exc:
             self._drop()
             raise PermanentDeliveryError(f"SMTP-Server unterstützt das nicht: {exc}") from None
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise TemporaryDeliveryError(f"{type(exc).__name__}: {exc}") from None
         if refused:  # only some recipients refused; we send to one recipient per message
             detail = "; ".join(f"{r}: {c} {_text(m)}" for r, (c, m) in refused.items())
             codes = [c for c, _ in refused.values()]
-            cls = TemporaryDeliveryError if any(400 <= c < 500 for c in codes) else (
-                PermanentDeliveryError
+            cls = (
+                TemporaryDeliveryError
+                if any(400 <= c < 500 for c in codes)
+                else (PermanentDeliveryError)
             )
             raise cls(f"Empfänger abgelehnt: {detail}")
 

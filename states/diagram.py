@@ -66,7 +66,7 @@ def rewrite_readme(text: str) -> str:
     for process in Process:
         start, end = markers(process)
         replacement = f"{start}\n{fenced(process)}{end}"
-        text = _block_re(process).sub(lambda _m, r=replacement: r, text, count=1)
+        text = _block_re(process).sub(lambda _m: replacement, text, count=1)  # noqa: B023
     return text
 
 

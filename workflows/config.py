@@ -140,7 +140,9 @@ class _Check:
             return value
         raise self.fail(f"{prefix}{key}", "erwartet wird true oder false.")
 
-    def integer(self, table: Mapping[str, Any], key: str, prefix: str, lo: int, hi: int) -> int | None:
+    def integer(
+        self, table: Mapping[str, Any], key: str, prefix: str, lo: int, hi: int
+    ) -> int | None:
         value = table.get(key)
         if value is None:
             return None

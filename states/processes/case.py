@@ -55,7 +55,7 @@ class CaseState(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-STATES = {
+STATES: dict[StrEnum, StateSpec] = {
     CaseState.RECEIVED: StateSpec("Antrag eingegangen", initial=True),
     CaseState.ASSESSMENT: StateSpec("Bedarfsermittlung"),
     CaseState.DETERMINED: StateSpec("Leistungen festgestellt"),
@@ -96,7 +96,7 @@ def is_within_jurisdiction_period(ctx: StepContext) -> bool:
 
 
 def _statement_open(ctx: StepContext) -> TransitionRefused:
-    state = statement.StatementState(ctx.state_of(Process.STATEMENT))
+    state = statement.StatementState(str(ctx.state_of(Process.STATEMENT)))
     return refused(
         "Die Leistungen können noch nicht festgestellt werden: Die SPDI-Stellungnahme ist "
         f"„{statement.STATES[state].label}“ ({state.value}) und noch nicht eingegangen; ihre "
@@ -113,7 +113,7 @@ def has_no_open_statement(ctx: StepContext) -> bool:
 
 
 def _conference_pending(ctx: StepContext) -> TransitionRefused:
-    state = conference.ConferenceState(ctx.state_of(Process.CONFERENCE))
+    state = conference.ConferenceState(str(ctx.state_of(Process.CONFERENCE)))
     return refused(
         "Die Leistungen können noch nicht festgestellt werden: Der Gesamtplankonferenz wurde "
         f"zugestimmt, sie ist aber noch nicht durchgeführt („{conference.STATES[state].label}“, "

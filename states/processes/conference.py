@@ -146,7 +146,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("revoke_consent", (C.CONSENTED, C.SCHEDULED), C.CANCELLED),
 )
 
-STATES = {
+STATES: dict[StrEnum, StateSpec] = {
     C.CONSENT_PENDING: StateSpec("Einwilligung angefragt", initial=True),
     C.CONSENTED: StateSpec("Einwilligung erteilt"),
     C.SCHEDULED: StateSpec("terminiert"),
@@ -165,7 +165,7 @@ def conference_uid(ctx: StepContext) -> str:
 
 def _invite(ctx: StepContext, fx: Effects, sequence: int, event: str) -> None:
     when = parse_conference_time(ctx.params["date"])
-    data = {
+    data: dict[str, Any] = {
         "scheduled_at": when.isoformat(),
         "location": ctx.params["location"].strip(),
         "sequence": sequence,
@@ -182,7 +182,8 @@ def cancellation(ctx: StepContext) -> tuple[dict[str, Any], NotificationEvent | 
     if ctx.state_of(Process.CONFERENCE) != C.SCHEDULED:
         return data, None
     data["sequence"] = int(data.get("sequence", 0)) + 1
-    context = {k: data[k] for k in ("scheduled_at", "location", "sequence", "uid") if k in data}
+    keys = ("scheduled_at", "location", "sequence", "uid")
+    context: dict[str, Any] = {k: data[k] for k in keys if k in data}
     return data, NotificationEvent("conference_cancelled", Process.CONFERENCE, context)
 
 

@@ -39,7 +39,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("cancel_housing_support", (H.REQUESTED, H.ACKNOWLEDGED, H.PROVIDED), H.CANCELLED),
 )
 
-STATES = {
+STATES: dict[StrEnum, StateSpec] = {
     H.REQUESTED: StateSpec("angefragt", initial=True),
     H.ACKNOWLEDGED: StateSpec("bestätigt"),
     H.PROVIDED: StateSpec("geleistet"),

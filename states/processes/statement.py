@@ -73,7 +73,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("cancel_statement", (S.REQUESTED, S.ACCEPTED), S.CANCELLED),
 )
 
-STATES = {
+STATES: dict[StrEnum, StateSpec] = {
     S.REQUESTED: StateSpec("angefordert", initial=True),
     S.ACCEPTED: StateSpec("angenommen"),
     S.DELIVERED: StateSpec("eingegangen", final=True),

@@ -4,7 +4,7 @@ audit, and the refusal of malformed input. Real dates, NRW holidays included."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,7 +29,9 @@ def at(y: int, m: int, d: int, hour: int = 10, minute: int = 0) -> datetime:
 
 
 def opened_case(received_on: date = date(2025, 12, 11)):  # type: ignore[no-untyped-def]
-    decision = open_case_decision(facts(received_on), at(*received_on.timetuple()[:3]), BY, AGREEMENT)
+    decision = open_case_decision(
+        facts(received_on), at(*received_on.timetuple()[:3]), BY, AGREEMENT
+    )
     return apply_decision(build_snapshot("received", received_on=received_on), decision), decision
 
 
@@ -81,7 +83,7 @@ def test_forwarding_after_the_two_week_period_is_refused() -> None:
 
 def test_the_forwarding_period_ends_at_midnight_in_berlin_not_in_utc() -> None:
     snapshot, _ = opened_case(date(2025, 12, 11))
-    late_utc = datetime(2025, 12, 29, 23, 30, tzinfo=timezone.utc)  # 00:30 on 30.12. in Berlin
+    late_utc = datetime(2025, 12, 29, 23, 30, tzinfo=UTC)  # 00:30 on 30.12. in Berlin
     with pytest.raises(TransitionRefused):
         step(snapshot, "forward", late_utc, to="kreis-unna")
 
@@ -250,7 +252,11 @@ def test_delivering_the_statement_restarts_the_decision_period_two_weeks_from_de
     assert closes["decision"].status is DeadlineStatus.CANCELLED
     assert closes["decision"].reason == "neu berechnet nach Eingang der Stellungnahme"
     (spec,) = decision.deadlines_open
-    assert (spec.rule, spec.anchor_date, spec.due) == ("decision", date(2026, 4, 7), date(2026, 4, 21))
+    assert (spec.rule, spec.anchor_date, spec.due) == (
+        "decision",
+        date(2026, 4, 7),
+        date(2026, 4, 21),
+    )
     assert spec.norm == "§ 14 Abs. 2 S. 3 SGB IX"
     (notice,) = decision.notifications
     assert notice.event == "statement_delivered"
@@ -509,7 +515,10 @@ def test_every_decision_carries_its_audit_entry() -> None:
     when = at(2026, 4, 20)
     decision = step(build_snapshot("assessment"), "request_statement", when)
     assert decision.audit is not None
-    assert (decision.audit.trigger, decision.audit.process) == ("request_statement", Process.STATEMENT)
+    assert (decision.audit.trigger, decision.audit.process) == (
+        "request_statement",
+        Process.STATEMENT,
+    )
     assert (decision.audit.from_state, decision.audit.to_state) == (None, "requested")
     assert (decision.audit.at, decision.audit.by) == (when, BY)
 

@@ -107,13 +107,13 @@ def test_a_registered_guard_is_accepted() -> None:
 
 def test_two_rows_for_the_same_trigger_and_state_are_rejected() -> None:
     rows = (*HOUSING.transitions, Transition("provide_housing_support", H.ACKNOWLEDGED, H.CLOSED))
-    with pytest.raises(ProcessDefinitionError, match="gpv.E105"):
+    with pytest.raises(ProcessDefinitionError, match=r"gpv\.E105"):
         _broken(transitions=rows)
 
 
 def test_a_state_missing_from_the_table_is_rejected() -> None:
     states = {s: spec for s, spec in HOUSING.states.items() if s is not H.PROVIDED}
-    with pytest.raises(ProcessDefinitionError, match="gpv.E100"):
+    with pytest.raises(ProcessDefinitionError, match=r"gpv\.E100"):
         _broken(states=states)
 
 
@@ -121,8 +121,11 @@ def test_a_state_of_another_enum_is_rejected() -> None:
     class Other(StrEnum):
         ELSEWHERE = "elsewhere"
 
-    rows = (*HOUSING.transitions, Transition("provide_housing_support", H.REQUESTED, Other.ELSEWHERE))
-    with pytest.raises(ProcessDefinitionError, match="gpv.E103"):
+    rows = (
+        *HOUSING.transitions,
+        Transition("provide_housing_support", H.REQUESTED, Other.ELSEWHERE),
+    )
+    with pytest.raises(ProcessDefinitionError, match=r"gpv\.E103"):
         _broken(transitions=rows)
 
 

@@ -33,9 +33,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here so that `import workflows.cli` stays cheap and each group stays in its module.
-    from workflows.cli import cases, diagram, notify, rules, run
+    from workflows.cli import cases, dev, diagram, notify, rules, run
 
-    for module in (rules, diagram, cases, notify, run):
+    for module in (rules, diagram, cases, notify, run, dev):
         module.register(app)
 
 
