@@ -102,8 +102,11 @@ class CaseView:
 class AgreementLike(Protocol):
     """What resolution needs of ``states.agreement.Agreement``."""
 
-    parties: Mapping[str, Any]
-    towns: Mapping[str, Any]
+    @property
+    def parties(self) -> Mapping[str, Any]: ...
+
+    @property
+    def towns(self) -> Mapping[str, Any]: ...
 
     def supervisor_of(self, party_id: str) -> str: ...
 

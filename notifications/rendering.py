@@ -181,6 +181,11 @@ def subjects() -> Mapping[str, str]:
     return dict(data["subjects"])
 
 
+@lru_cache(maxsize=256)
+def _subject_template(template_id: str) -> Any:
+    return environment().from_string(subjects()[template_id])
+
+
 def _party_name(agreement: AgreementLike, party: str | None) -> str | None:
     if not party:
         return None
@@ -309,5 +314,5 @@ def render(
     template_id = recipient.template_id
     text = env.get_template(f"{template_id}.txt.j2").render(variables)
     html = env.get_template(f"{template_id}.html.j2").render(variables)
-    subject = _one_line(env.from_string(subjects()[template_id]).render(variables))
+    subject = _one_line(_subject_template(template_id).render(variables))
     return RenderedMessage(subject=subject, text=text, html=html, attachments=attachments)

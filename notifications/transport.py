@@ -13,12 +13,17 @@
 from __future__ import annotations
 
 import contextlib
+import copy as _copy
+import io
 import os
 import re
 import smtplib
+import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from email.generator import BytesGenerator
 from email.message import EmailMessage
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Protocol
 
@@ -35,11 +40,21 @@ class PermanentDeliveryError(DeliveryError):
     """Retrying will not help: SMTP 5xx, an invalid address."""
 
 
+Handover = Callable[[], None]
+
+
+class _HandoverFailed(Exception):
+    """The caller's hand-over hook raised; the message was not delivered."""
+
+
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, *, on_handover: Handover | None = None) -> None:
         """Deliver or raise :class:`TemporaryDeliveryError` / :class:`PermanentDeliveryError`.
 
-        Returns only once the receiving side has accepted the message.
+        Returns only once the receiving side has accepted the message. ``on_handover``, if the
+        transport supports it, is called at the last moment before the message becomes
+        irrevocable (see :meth:`SmtpTransport.send`); transports whose delivery is idempotent
+        (the file transport overwrites by Message-ID) may ignore it.
         """
 
     def close(self) -> None: ...
@@ -53,6 +68,54 @@ def _from_code(code: int, text: str) -> DeliveryError:
 
 def _text(raw: bytes | str) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+CRLF = b"\r\n"
+
+
+def _submit(conn: smtplib.SMTP, message: EmailMessage, on_handover: Handover | None) -> None:
+    """MAIL, RCPT, DATA by hand (as ``smtplib.SMTP.send_message`` does), so that the hand-over
+    hook runs between the message text and the terminating ``.``."""
+    sender = getaddresses([str(message["From"])])[0][1]
+    recipients = [a for _, a in getaddresses([str(v) for v in message.get_all("To", [])]) if a]
+    if not recipients:
+        raise PermanentDeliveryError("Die Nachricht hat keinen Empfänger.")
+    copy = _copy.copy(message)
+    del copy["Bcc"]
+    del copy["Resent-Bcc"]
+    with io.BytesIO() as buffer:
+        BytesGenerator(buffer, policy=message.policy).flatten(copy, linesep="\r\n")
+        data = buffer.getvalue()
+    code, reply = conn.mail(sender)
+    if code != 250:
+        conn.rset()
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused: dict[str, tuple[int, bytes]] = {}
+    for rcpt in recipients:
+        code, reply = conn.rcpt(rcpt)
+        if code not in (250, 251):
+            refused[rcpt] = (code, reply)
+    if refused:
+        conn.rset()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    code, reply = conn.docmd("data")
+    if code != 354:
+        conn.rset()
+        raise smtplib.SMTPDataError(code, reply)
+    body = _LEADING_DOT.sub(b"..", data)
+    if not body.endswith(CRLF):
+        body += CRLF
+    conn.send(body)
+    if on_handover is not None:
+        try:
+            on_handover()
+        except Exception as exc:
+            raise _HandoverFailed() from exc
+    conn.send(b"." + CRLF)
+    code, reply = conn.getreply()
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)
 
 
 class SmtpTransport:
@@ -97,6 +160,10 @@ class SmtpTransport:
                 self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname
             )
         try:
+            # The hand-over splits DATA into two writes (text, then "."): without NODELAY, Nagle's
+            # algorithm and the server's delayed ACK stall every message by ~40 ms.
+            if conn.sock is not None:
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.ehlo()
             if self.starttls:
                 conn.starttls(context=context)
@@ -109,11 +176,20 @@ class SmtpTransport:
             raise
         return conn
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, *, on_handover: Handover | None = None) -> None:
+        """Submit one message. ``on_handover`` runs after the whole message text reached the
+        server and *before* the final ``.`` that makes the server take it: a crash before that
+        point delivers nothing (the server drops an unfinished DATA), so the caller can record the
+        hand-over first and lose at most the instant between its commit and the ``.``. If the hook
+        raises, the DATA is aborted (connection dropped) and nothing is delivered.
+        """
         try:
             if self._conn is None:
                 self._conn = self._connect()
-            refused = self._conn.send_message(message)
+            _submit(self._conn, message, on_handover)
+        except _HandoverFailed as exc:
+            self._drop()
+            raise TemporaryDeliveryError(f"Übergabe nicht vermerkt: {exc.__cause__!r}") from None
         except smtplib.SMTPRecipientsRefused as exc:
             self._drop()
             codes = [code for code, _ in exc.recipients.values()]
@@ -130,15 +206,6 @@ class SmtpTransport:
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise TemporaryDeliveryError(f"{type(exc).__name__}: {exc}") from None
-        if refused:  # only some recipients refused; we send to one recipient per message
-            detail = "; ".join(f"{r}: {c} {_text(m)}" for r, (c, m) in refused.items())
-            codes = [c for c, _ in refused.values()]
-            cls = (
-                TemporaryDeliveryError
-                if any(400 <= c < 500 for c in codes)
-                else (PermanentDeliveryError)
-            )
-            raise cls(f"Empfänger abgelehnt: {detail}")
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -199,7 +266,9 @@ class FileTransport:
         self.letters = letters
         self.written: list[Path] = []
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, *, on_handover: Handover | None = None) -> None:
+        # Idempotent by file name (the Message-ID): the hook is not needed, the caller marks the
+        # row after this returns, and a re-send after a crash overwrites the same file.
         try:
             if self.letters:
                 path = _atomic_write(
@@ -237,9 +306,11 @@ class RecordingTransport:
         self._failures = list(failures)
         self.closed = False
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, *, on_handover: Handover | None = None) -> None:
         if self._failures:
             raise self._failures.pop(0)
+        if on_handover is not None:
+            on_handover()
         self.messages.append(message)
 
     def close(self) -> None:

@@ -27,8 +27,8 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlalchemy import insert, select, update
+from sqlmodel import Session, col
 
 from workflows.models import AuditHead, AuditRecord
 
@@ -151,7 +151,9 @@ def record_hash(row: AuditRecord) -> str:
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
-    stmt = select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.chain == CHAIN)
+    stmt = select(col(AuditHead.last_id), col(AuditHead.last_hash)).where(
+        col(AuditHead.chain) == CHAIN
+    )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     row = session.execute(stmt).first()
@@ -197,10 +199,10 @@ def append_many(
                 "hash": last_hash,
             }
         )
-    session.execute(AuditRecord.__table__.insert(), rows)  # type: ignore[attr-defined]
+    session.execute(insert(AuditRecord), rows)
     session.execute(
         update(AuditHead)
-        .where(AuditHead.chain == CHAIN)  # type: ignore[arg-type]
+        .where(col(AuditHead.chain) == CHAIN)
         .values(last_id=last_id, last_hash=last_hash)
     )
     return [r["id"] for r in rows]
@@ -221,7 +223,7 @@ def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
     checked = 0
     prev_id = 0
     prev_hash = GENESIS
-    stmt = select(AuditRecord).order_by(AuditRecord.id).execution_options(yield_per=batch)  # type: ignore[arg-type]
+    stmt = select(AuditRecord).order_by(col(AuditRecord.id)).execution_options(yield_per=batch)
     for row in session.scalars(stmt):
         if row.id != prev_id + 1:
             return VerifyResult(

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,6 +117,10 @@ def get_engine(url: str | None = None) -> Engine:
                 f"{settings.DATABASE_URL_ENV}: Die Datenbank-URL {url!r} ist ungültig ({exc}); "
                 "erwartet wird z. B. sqlite:///pfad/gpv.db oder postgresql+psycopg://user@host/gpv."
             ) from None
+        if not _engines:
+            # Close pooled connections when the process ends, also after an error exit: SQLite
+            # then checkpoints and removes its -wal/-shm files, leaving only the database file.
+            atexit.register(dispose_engines)
         _engines[url] = engine
         return engine
 

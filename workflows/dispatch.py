@@ -72,16 +72,11 @@ def store_case(engine: Engine, case_id: str) -> CaseContact | None:
     """Read exactly the non-health columns of one case from the store."""
     from workflows.models import Case
 
-    columns = (
-        Case.id,
-        Case.carrier,
-        Case.municipality,
-        Case.parties,
-        Case.is_minor,
-        Case.contact_email,
-    )
+    table = Case.__table__  # type: ignore[attr-defined]
+    c = table.c
+    columns = (c.id, c.carrier, c.municipality, c.parties, c.is_minor, c.contact_email)
     with engine.connect() as conn:
-        row = conn.execute(select(*columns).where(Case.id == case_id)).first()  # type: ignore[arg-type]
+        row = conn.execute(select(*columns).where(c.id == case_id)).first()
     if row is None:
         return None
     view = CaseView(
@@ -133,18 +128,26 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def release_dead_claims(engine: Engine) -> int:
-    """Release pending rows claimed by a dispatcher process on this host that no longer exists.
+UNCONFIRMED_NOTE = (
+    "Annahme durch den Server nicht bestätigt: der Versand wurde unmittelbar vor dem "
+    "Abschluss der Übergabe abgebrochen."
+)
 
-    Such a row is *in doubt*: the dead process may or may not have handed it to the server. It is
-    sent again (same Message-ID). Returns the number of rows released.
+
+def release_dead_claims(engine: Engine) -> dict[str, int]:
+    """Clean up after a dispatcher process on this host that died (e.g. SIGKILL).
+
+    - a *pending* row it had claimed was not handed over (the server drops an unfinished DATA):
+      the claim is released and the row is sent again, with the same Message-ID;
+    - a *sent* row it had claimed but not confirmed was handed over in its last instant: it is
+      not sent again (that would risk a duplicate); the row keeps a note for ``gpv outbox``.
+
+    Returns ``{"released": n, "unconfirmed": n}``.
     """
     host = socket.gethostname()[:30]
     with engine.connect() as conn:
         claims = conn.execute(
-            select(_T.c.claimed_by)
-            .where(_T.c.status == OutboxStatus.PENDING.value, _T.c.claimed_by.is_not(None))
-            .distinct()
+            select(_T.c.claimed_by).where(_T.c.claimed_by.is_not(None)).distinct()
         ).scalars()
         dead = []
         for claim in claims:
@@ -153,20 +156,24 @@ def release_dead_claims(engine: Engine) -> int:
             mine = claim_host == host and pid.isdigit() and int(pid) != os.getpid()
             if mine and not _pid_alive(int(pid)):
                 dead.append(claim)
-    released = 0
+    result = {"released": 0, "unconfirmed": 0}
     for claim in dead:
         with engine.connect().execution_options(**_WRITE) as conn, conn.begin():
-            result = conn.execute(
+            released = conn.execute(
                 update(_T)
                 .where(_T.c.claimed_by == claim, _T.c.status == OutboxStatus.PENDING.value)
                 .values(claimed_at=None, claimed_by=None)
             )
-            released += result.rowcount or 0
-    if released:
-        log.warning(
-            "outbox: %d Nachricht(en) eines abgebrochenen Versands werden erneut gesendet", released
-        )
-    return released
+            unconfirmed = conn.execute(
+                update(_T)
+                .where(_T.c.claimed_by == claim, _T.c.status == OutboxStatus.SENT.value)
+                .values(claimed_at=None, claimed_by=None, last_error=UNCONFIRMED_NOTE)
+            )
+            result["released"] += released.rowcount or 0
+            result["unconfirmed"] += unconfirmed.rowcount or 0
+    if result["released"] or result["unconfirmed"]:
+        log.warning("outbox: nach Abbruch eines Versandlaufs: %s", result)
+    return result
 
 
 def _due_ids(engine: Engine, now: datetime, stale: datetime, limit: int) -> list[int]:
@@ -254,14 +261,22 @@ class Dispatcher:
         except Exception as exc:  # a template or address problem: retrying will not help
             return self._failed(row, f"{type(exc).__name__}: {exc}", channel, message_id)
         target = self.letters if channel is Channel.LETTER else self.transport
+        handed_over = False
+
+        def handover() -> None:
+            # Runs inside the SMTP transaction, right before the final "." (see module docs).
+            nonlocal handed_over
+            self._mark_sent(row.id, channel, message_id, confirmed=False)
+            handed_over = True
+
         try:
-            target.send(message)
+            target.send(message, on_handover=handover)
         except TemporaryDeliveryError as exc:
             return self._retry(row, str(exc), channel, message_id)
         except PermanentDeliveryError as exc:
             return self._failed(row, str(exc), channel, message_id)
-        # The server accepted the message: record that first, before anything else happens.
-        self._mark_sent(row.id, channel, message_id)
+        # Accepted. If the transport did not hand over first (file transport), mark now.
+        self._mark_sent(row.id, channel, message_id, confirmed=True, status_set=handed_over)
         return "sent"
 
     def _build(self, row: Any, contact: CaseContact, message_id: str) -> tuple[Channel, Any]:
@@ -318,22 +333,33 @@ class Dispatcher:
     def _write(self) -> Any:
         return self.engine.connect().execution_options(**_WRITE)
 
-    def _mark_sent(self, row_id: int, channel: Channel, message_id: str) -> None:
+    def _mark_sent(
+        self,
+        row_id: int,
+        channel: Channel,
+        message_id: str,
+        *,
+        confirmed: bool,
+        status_set: bool = False,
+    ) -> None:
+        """``sent`` in one single-row UPDATE. Unconfirmed (hand-over, before the final ".") keeps
+        the claim, so a row whose dispatcher died in that instant is recognisable; confirming
+        clears it."""
+        if status_set:
+            values: dict[str, Any] = {"claimed_at": None, "claimed_by": None}
+        else:
+            values = {
+                "status": OutboxStatus.SENT.value,
+                "sent_at": self.now,
+                "channel": channel.value,
+                "message_id": message_id,
+                "last_error": None,
+            }
+            if confirmed:
+                values.update(claimed_at=None, claimed_by=None)
         conn: Connection
         with self._write() as conn, conn.begin():
-            conn.execute(
-                update(_T)
-                .where(_mine(row_id, self.worker))
-                .values(
-                    status=OutboxStatus.SENT.value,
-                    sent_at=self.now,
-                    channel=channel.value,
-                    message_id=message_id,
-                    claimed_at=None,
-                    claimed_by=None,
-                    last_error=None,
-                )
-            )
+            conn.execute(update(_T).where(_mine(row_id, self.worker)).values(**values))
 
     def _retry(self, row: Any, error: str, channel: Channel | None, message_id: str) -> str:
         attempts = int(row.attempts)  # already counts this attempt (raised by the claim)
@@ -345,6 +371,8 @@ class Dispatcher:
                 update(_T)
                 .where(_mine(row.id, self.worker))
                 .values(
+                    status=OutboxStatus.PENDING.value,
+                    sent_at=None,
                     next_attempt_at=self.now + delay,
                     last_error=error[:2000],
                     channel=channel.value if channel else None,
@@ -363,6 +391,7 @@ class Dispatcher:
                 .where(_mine(row.id, self.worker))
                 .values(
                     status=OutboxStatus.FAILED.value,
+                    sent_at=None,
                     last_error=error[:2000],
                     channel=channel.value if channel else None,
                     message_id=message_id,

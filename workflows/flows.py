@@ -9,6 +9,10 @@ one side effect, declares its retries and is safe to run twice:
 * the dispatcher never sends an outbox row twice (stable Message-ID, status per row);
 * artifact tasks only add a version to a keyed artifact.
 
+The flows are ``async`` although their tasks are plain sync functions: an async flow run does not
+join the heartbeat thread on exit, which costs a sync flow run up to 1 s (measured: a sweep run
+1.08 s with the join, 0.19 s without). The tasks run one after another in the flow's thread.
+
 Domain errors (:class:`states.errors.GpvError`) are never retried: a refused trigger ends the run
 in a Failed state named ``Refused`` (or ``Invalid`` for bad input) with the rules' message.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -115,7 +120,7 @@ def label_run(tags: list[str]) -> list[str]:
     missing = [t for t in tags if t not in current]
     if run_id and missing:
         with get_client(sync_client=True) as client:
-            client.update_flow_run(run_id, tags=current + missing)
+            client.update_flow_run(UUID(run_id), tags=current + missing)
     return current + missing
 
 
@@ -123,10 +128,11 @@ def label_run(tags: list[str]) -> list[str]:
 def record_timeline(case: dict[str, Any]) -> str:
     """Add a version to the case's timeline artifact ``case-<id>``."""
     key = orchestration.case_artifact_key(case["id"])
-    create_markdown_artifact(
+    create_markdown_artifact(  # type: ignore[call-arg]
         reports.timeline_markdown(case),
         key=key,
         description=f"Verlauf des Falls {case['id']}",
+        _sync=True,
     )
     return key
 
@@ -148,14 +154,14 @@ def sweep(now_iso: str | None = None) -> dict[str, Any]:
 @task(retries=2, retry_delay_seconds=[1, 5])
 def publish_table(key: str, rows: list[dict[str, Any]], description: str) -> str:
     """Add a version to the table artifact ``key``."""
-    create_table_artifact(rows, key=key, description=description)
+    create_table_artifact(rows, key=key, description=description, _sync=True)  # type: ignore[call-arg]
     return key
 
 
 @task(retries=2, retry_delay_seconds=[1, 5])
 def publish_markdown(key: str, markdown: str, description: str) -> str:
     """Add a version to the markdown artifact ``key``."""
-    create_markdown_artifact(markdown, key=key, description=description)
+    create_markdown_artifact(markdown, key=key, description=description, _sync=True)  # type: ignore[call-arg]
     return key
 
 
@@ -176,7 +182,7 @@ def _fire_run_name() -> str:
 
 
 @flow(name=orchestration.FIRE_FLOW, flow_run_name=_fire_run_name, validate_parameters=True)
-def fire_trigger(
+async def fire_trigger(
     case_id: str,
     trigger: str,
     params: dict[str, str] | None = None,
@@ -201,7 +207,7 @@ def fire_trigger(
 
 
 @flow(name=SWEEP_FLOW)
-def sweep_deadlines(now_iso: str | None = None) -> dict[str, Any]:
+async def sweep_deadlines(now_iso: str | None = None) -> dict[str, Any]:
     """Sweep the deadlines and publish the table artifact ``overdue-deadlines``."""
     result = sweep(now_iso)
     overdue = list(result.get("overdue", []))
@@ -218,14 +224,14 @@ def sweep_deadlines(now_iso: str | None = None) -> dict[str, Any]:
 
 
 @flow(name=DISPATCH_FLOW)
-def dispatch_notifications(now_iso: str | None = None) -> dict[str, Any]:
+async def dispatch_notifications(now_iso: str | None = None) -> dict[str, Any]:
     """Deliver what the outbox holds (retries with backoff are the dispatcher's)."""
     result = deliver_outbox(now_iso)
     return {k: len(v) if isinstance(v, list) else v for k, v in result.items()}
 
 
 @flow(name=REPORT_FLOW)
-def supervisor_report(now_iso: str | None = None) -> dict[str, int]:
+async def supervisor_report(now_iso: str | None = None) -> dict[str, int]:
     """Publish the supervisors' tables: cases per stage per town, deadlines met vs. missed in the
     last 30 days per rule and per party, open escalations."""
     counts: dict[str, int] = {}
@@ -237,7 +243,7 @@ def supervisor_report(now_iso: str | None = None) -> dict[str, int]:
 
 
 @flow(name=ALERT_FLOW)
-def alert_supervisor(
+async def alert_supervisor(
     reason: str = "",
     run_name: str = "",
     run_id: str = "",

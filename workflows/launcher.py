@@ -104,6 +104,7 @@ def alert_automation(sweep_deployment_id: UUID, alert_deployment_id: UUID) -> An
                     "run_id": "{{ event.resource.id }}",
                     "event": "{{ event.event }}",
                 },
+                job_variables=None,
             )
         ],
     )
@@ -115,7 +116,8 @@ def ensure_alert_automation(sweep_deployment_id: UUID, alert_deployment_id: UUID
     from prefect.events.schemas.automations import AutomationCore
 
     wanted = alert_automation(sweep_deployment_id, alert_deployment_id)
-    core = AutomationCore(**wanted.model_dump(exclude={"id"}))
+    # owner_resource must stay unset: the server refuses it on update.
+    core = AutomationCore(**wanted.model_dump(exclude={"id", "owner_resource"}))
     with get_client(sync_client=True) as client:
         existing = client.read_automations_by_name(name=AUTOMATION_NAME)
         if not existing:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -127,7 +128,15 @@ def fire_in_process(
 
     engine = engine if engine is not None else get_engine()
     case = service.fire(engine, case_id, trigger, dict(params or {}), at=_as_utc(at), by=by)
-    deliver_outbox(engine, datetime.now(UTC))
+    # The step is committed; delivery is best effort here. What fails now stays pending in the
+    # outbox and goes out with the next dispatch (`gpv dispatch`, or every minute under `gpv run`).
+    try:
+        deliver_outbox(engine, datetime.now(UTC))
+    except Exception as exc:
+        sys.stderr.write(
+            f"Hinweis: Schritt gespeichert, Benachrichtigungen noch nicht versandt ({exc}). "
+            "Sie bleiben im Postausgang und gehen mit dem nächsten Versand (gpv dispatch) hinaus.\n"
+        )
     return case
 
 
@@ -173,11 +182,12 @@ def submit_fire(
     carrier = service.show_case(engine, case_id).get("carrier")
     party = acting_party(trigger, carrier)
 
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
 
     try:
-        flow_run = run_deployment(
+        flow_run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync here
             FIRE_DEPLOYMENT,
             parameters={
                 "case_id": case_id,
@@ -189,6 +199,7 @@ def submit_fire(
             flow_run_name=run_name(trigger, case_id),
             tags=run_tags(case_id, trigger, party),
             timeout=wait_s,
+            poll_interval=0.5,  # the default 5 s would dominate the wait of `gpv fire`
         )
     except ObjectNotFound:
         raise GpvError(

@@ -132,12 +132,14 @@ def dedup_key(source_key: str, event: str, role: str, party: str) -> str:
 def _insert_ignoring_duplicates(session: Session) -> Any:
     name = session.get_bind().dialect.name
     if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the two supported databases
-        raise NotImplementedError(f"outbox: unsupported database {name!r}")
-    return insert(OutboxMessage)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(OutboxMessage)
+    if name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(OutboxMessage)
+    raise NotImplementedError(f"outbox: unsupported database {name!r}")  # pragma: no cover
 
 
 def enqueue(

@@ -48,11 +48,10 @@ def cases_per_stage(engine: Any, now: datetime) -> list[dict[str, Any]]:
     from workflows.db import read_session
     from workflows.models import Case
 
+    c = Case.__table__.c  # type: ignore[attr-defined]
     with read_session(engine) as session:
-        counts = session.exec(  # type: ignore[call-overload]
-            select(Case.municipality, Case.status, func.count()).group_by(
-                Case.municipality, Case.status
-            )
+        counts = session.execute(
+            select(c.municipality, c.status, func.count()).group_by(c.municipality, c.status)
         ).all()
     names = _town_names()
     stages = list(STAGE_ORDER) + sorted({s for _, s, _ in counts} - set(STAGE_ORDER))
@@ -75,12 +74,13 @@ def _deadline_outcomes(engine: Any, now: datetime) -> list[tuple[str, str, str, 
     today = _local_day(now)
     since_day = today - timedelta(days=WINDOW_DAYS)
     since = now - timedelta(days=WINDOW_DAYS)
+    d = D.__table__.c  # type: ignore[attr-defined]
     with read_session(engine) as session:
-        rows = session.exec(  # type: ignore[call-overload]
-            select(D.rule, D.norm, D.responsible_party, D.status).where(
+        rows = session.execute(
+            select(d.rule, d.norm, d.responsible_party, d.status).where(
                 or_(
-                    and_(D.status == "met", D.closed_at >= since, D.closed_at <= now),
-                    and_(D.status == "missed", D.due > since_day, D.due < today),
+                    and_(d.status == "met", d.closed_at >= since, d.closed_at <= now),
+                    and_(d.status == "missed", d.due > since_day, d.due < today),
                 )
             )
         ).all()
@@ -112,17 +112,18 @@ def deadlines_per_party(engine: Any, now: datetime) -> list[dict[str, Any]]:
 
 
 def open_escalations(engine: Any, now: datetime) -> list[dict[str, Any]]:
-    """Missed deadlines whose step is still outstanding (escalated, not yet closed), oldest first."""
+    """Missed deadlines whose step is still outstanding (not yet closed), oldest first."""
     from sqlalchemy import select
 
     from workflows.db import read_session
     from workflows.models import DeadlineRecord as D
 
+    d = D.__table__.c  # type: ignore[attr-defined]
     with read_session(engine) as session:
-        rows = session.exec(  # type: ignore[call-overload]
-            select(D.case_id, D.rule, D.norm, D.due, D.responsible_party, D.escalated_at)
-            .where(D.status == "missed", D.closed_at.is_(None))  # type: ignore[union-attr]
-            .order_by(D.due, D.case_id)
+        rows = session.execute(
+            select(d.case_id, d.rule, d.norm, d.due, d.responsible_party, d.escalated_at)
+            .where(d.status == "missed", d.closed_at.is_(None))
+            .order_by(d.due, d.case_id)
         ).all()
     today = _local_day(now)
     return [
@@ -195,7 +196,7 @@ def _md(text: Any) -> str:
 
 
 def timeline_markdown(case: Mapping[str, Any]) -> str:
-    """The case's timeline (``gpv case show`` as markdown): status, processes, deadlines, history."""
+    """The timeline (``gpv case show`` as markdown): status, processes, deadlines, history."""
     lines = [
         f"# Fall {case['id']}",
         "",

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from states.agreement import load_agreement
 from states.deadlines import berlin_date, is_overdue
@@ -227,27 +228,27 @@ def list_cases(
     town = load_agreement().town(municipality).slug if municipality else None
     outstanding = (
         select(
-            DeadlineRecord.case_id,
-            func.min(DeadlineRecord.due).label("next_due"),
+            col(DeadlineRecord.case_id),
+            func.min(col(DeadlineRecord.due)).label("next_due"),
         )
         .where(
-            DeadlineRecord.status.in_(OUTSTANDING),  # type: ignore[attr-defined]
-            DeadlineRecord.closed_at.is_(None),  # type: ignore[union-attr]
+            col(DeadlineRecord.status).in_(OUTSTANDING),
+            col(DeadlineRecord.closed_at).is_(None),
         )
-        .group_by(DeadlineRecord.case_id)
+        .group_by(col(DeadlineRecord.case_id))
         .subquery()
     )
     stmt = select(Case, outstanding.c.next_due).outerjoin(
         outstanding,
-        outstanding.c.case_id == Case.id,  # type: ignore[arg-type]
+        outstanding.c.case_id == col(Case.id),
     )
     if status is not None:
-        stmt = stmt.where(Case.status == status)  # type: ignore[arg-type]
+        stmt = stmt.where(col(Case.status) == status)
     if town is not None:
-        stmt = stmt.where(Case.municipality == town)  # type: ignore[arg-type]
+        stmt = stmt.where(col(Case.municipality) == town)
     if overdue:
         stmt = stmt.where(outstanding.c.next_due < today)
-    stmt = stmt.order_by(Case.received_on.desc(), Case.id.desc())  # type: ignore[attr-defined]
+    stmt = stmt.order_by(col(Case.received_on).desc(), col(Case.id).desc())
     if limit is not None:
         stmt = stmt.limit(limit)
     with read_session(engine) as session:
@@ -276,12 +277,12 @@ def tasks(engine: Engine, *, party: str | None = None, now: datetime) -> list[di
     if party is not None:
         party = agreement.party(party.strip()).id
     stmt = select(DeadlineRecord).where(
-        DeadlineRecord.status.in_(OUTSTANDING),  # type: ignore[attr-defined]
-        DeadlineRecord.closed_at.is_(None),  # type: ignore[union-attr]
+        col(DeadlineRecord.status).in_(OUTSTANDING),
+        col(DeadlineRecord.closed_at).is_(None),
     )
     if party is not None:
-        stmt = stmt.where(DeadlineRecord.responsible_party == party)  # type: ignore[arg-type]
-    stmt = stmt.order_by(DeadlineRecord.due, DeadlineRecord.id)  # type: ignore[arg-type]
+        stmt = stmt.where(col(DeadlineRecord.responsible_party) == party)
+    stmt = stmt.order_by(col(DeadlineRecord.due), col(DeadlineRecord.id))
     with read_session(engine) as session:
         rows = session.scalars(stmt).all()
     result = []

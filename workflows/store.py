@@ -22,8 +22,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, update
-from sqlmodel import Session
+from sqlalchemy import select, text, update
+from sqlmodel import Session, col
 
 from states.decision import (
     AuditEntry,
@@ -115,8 +115,8 @@ def get_case(session: Session, case_id: str) -> Case:
 def _latest_instances(session: Session, case_id: str) -> dict[str, ProcessRecord]:
     rows = session.scalars(
         select(ProcessRecord)
-        .where(ProcessRecord.case_id == case_id)
-        .order_by(ProcessRecord.process, ProcessRecord.instance_no)  # type: ignore[arg-type]
+        .where(col(ProcessRecord.case_id) == case_id)
+        .order_by(col(ProcessRecord.process), col(ProcessRecord.instance_no))
     ).all()
     latest: dict[str, ProcessRecord] = {}
     for row in rows:
@@ -130,11 +130,11 @@ def _outstanding_deadlines(session: Session, case_id: str) -> list[DeadlineRecor
         session.scalars(
             select(DeadlineRecord)
             .where(
-                DeadlineRecord.case_id == case_id,
-                DeadlineRecord.status.in_(["open", "missed"]),  # type: ignore[attr-defined]
-                DeadlineRecord.closed_at.is_(None),  # type: ignore[union-attr]
+                col(DeadlineRecord.case_id) == case_id,
+                col(DeadlineRecord.status).in_(["open", "missed"]),
+                col(DeadlineRecord.closed_at).is_(None),
             )
-            .order_by(DeadlineRecord.id)  # type: ignore[arg-type]
+            .order_by(col(DeadlineRecord.id))
         ).all()
     )
 
@@ -182,8 +182,8 @@ def load_snapshot(session: Session, case_id: str) -> LoadedCase:
 def _bump_version(session: Session, case_id: str, expected: int, now: datetime) -> None:
     result = session.execute(
         update(Case)
-        .where(Case.id == case_id, Case.version == expected)  # type: ignore[arg-type]
-        .values(version=Case.version + 1, updated_at=now)
+        .where(col(Case.id) == case_id, col(Case.version) == expected)
+        .values(version=col(Case.version) + 1, updated_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         get_case(session, case_id)  # a case that vanished is "not found", not a conflict
@@ -227,9 +227,9 @@ def _close_deadlines(
         session.execute(
             update(DeadlineRecord)
             .where(
-                DeadlineRecord.case_id == case_id,  # type: ignore[arg-type]
-                DeadlineRecord.rule == closure.rule,  # type: ignore[arg-type]
-                DeadlineRecord.status == DeadlineStatus.OPEN.value,  # type: ignore[arg-type]
+                col(DeadlineRecord.case_id) == case_id,
+                col(DeadlineRecord.rule) == closure.rule,
+                col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
             )
             .values(status=status.value, closed_at=at, closed_reason=reason)
         )
@@ -237,10 +237,10 @@ def _close_deadlines(
         session.execute(
             update(DeadlineRecord)
             .where(
-                DeadlineRecord.case_id == case_id,  # type: ignore[arg-type]
-                DeadlineRecord.rule == closure.rule,  # type: ignore[arg-type]
-                DeadlineRecord.status == DeadlineStatus.MISSED.value,  # type: ignore[arg-type]
-                DeadlineRecord.closed_at.is_(None),  # type: ignore[union-attr]
+                col(DeadlineRecord.case_id) == case_id,
+                col(DeadlineRecord.rule) == closure.rule,
+                col(DeadlineRecord.status) == DeadlineStatus.MISSED.value,
+                col(DeadlineRecord.closed_at).is_(None),
             )
             .values(closed_at=at, closed_reason=reason or status.value)
         )
@@ -429,10 +429,12 @@ def case_view(session: Session, case_id: str) -> dict[str, Any]:
     latest = _latest_instances(session, case_id)
     processes = {str(p): (latest[p].state if p in latest else None) for p in Process}
     deadlines = session.scalars(
-        select(DeadlineRecord).where(DeadlineRecord.case_id == case_id).order_by(DeadlineRecord.id)  # type: ignore[arg-type]
+        select(DeadlineRecord)
+        .where(col(DeadlineRecord.case_id) == case_id)
+        .order_by(col(DeadlineRecord.id))
     ).all()
     history = session.scalars(
-        select(AuditRecord).where(AuditRecord.case_id == case_id).order_by(AuditRecord.id)  # type: ignore[arg-type]
+        select(AuditRecord).where(col(AuditRecord.case_id) == case_id).order_by(col(AuditRecord.id))
     ).all()
     return {
         "id": case.id,
@@ -456,7 +458,3 @@ def case_view(session: Session, case_id: str) -> dict[str, Any]:
         ],
         "version": case.version,
     }
-
-
-def count_cases(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(Case)).scalar_one())

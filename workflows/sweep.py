@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date, is_overdue
@@ -55,23 +55,23 @@ class DeadlineFacts:
     responsible_party: str
 
 
-def overdue_query(today: date) -> Select[Any]:
+def overdue_query(today: date) -> Select[int | None, date]:
     """Id and due day of open deadlines due before ``today`` (covered by ix_deadlines_due)."""
-    return select(DeadlineRecord.id, DeadlineRecord.due).where(
-        DeadlineRecord.status == DeadlineStatus.OPEN.value,  # type: ignore[arg-type]
-        DeadlineRecord.closed_at.is_(None),  # type: ignore[union-attr]
-        DeadlineRecord.due < today,  # type: ignore[arg-type,operator]
+    return select(col(DeadlineRecord.id), col(DeadlineRecord.due)).where(
+        col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
+        col(DeadlineRecord.closed_at).is_(None),
+        col(DeadlineRecord.due) < today,
     )
 
 
-def reminder_query(today: date) -> Select[Any]:
+def reminder_query(today: date) -> Select[int | None]:
     """Ids of open, unreminded deadlines whose reminder day has come (covered by
     ix_deadlines_reminder). Deadlines also past due are escalated first in the same sweep, so
     the reminder's conditional update (``status = 'open'``) skips them."""
-    return select(DeadlineRecord.id).where(
-        DeadlineRecord.status == DeadlineStatus.OPEN.value,  # type: ignore[arg-type]
-        DeadlineRecord.reminder_sent_at.is_(None),  # type: ignore[union-attr]
-        DeadlineRecord.remind_on <= today,  # type: ignore[arg-type,operator]
+    return select(col(DeadlineRecord.id)).where(
+        col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
+        col(DeadlineRecord.reminder_sent_at).is_(None),
+        col(DeadlineRecord.remind_on) <= today,
     )
 
 
@@ -103,13 +103,13 @@ def plan_reminder(agreement: Agreement, d: DeadlineFacts, today: date) -> Notifi
 
 
 _RETURNING = (
-    DeadlineRecord.id,
-    DeadlineRecord.case_id,
-    DeadlineRecord.rule,
-    DeadlineRecord.norm,
-    DeadlineRecord.process,
-    DeadlineRecord.due,
-    DeadlineRecord.responsible_party,
+    col(DeadlineRecord.id),
+    col(DeadlineRecord.case_id),
+    col(DeadlineRecord.rule),
+    col(DeadlineRecord.norm),
+    col(DeadlineRecord.process),
+    col(DeadlineRecord.due),
+    col(DeadlineRecord.responsible_party),
 )
 
 
@@ -120,7 +120,7 @@ def _batches(ids: Sequence[int], size: int = BATCH) -> Iterable[Sequence[int]]:
 
 def _cases(session: Session, case_ids: Iterable[str]) -> dict[str, Case]:
     wanted = sorted(set(case_ids))
-    rows = session.scalars(select(Case).where(Case.id.in_(wanted)))  # type: ignore[union-attr]
+    rows = session.scalars(select(Case).where(col(Case.id).in_(wanted)))
     return {c.id: c for c in rows}
 
 
@@ -135,8 +135,8 @@ def _escalate(
             rows = session.execute(
                 update(DeadlineRecord)
                 .where(
-                    DeadlineRecord.id.in_(batch),  # type: ignore[union-attr]
-                    DeadlineRecord.status == DeadlineStatus.OPEN.value,  # type: ignore[arg-type]
+                    col(DeadlineRecord.id).in_(batch),
+                    col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
                 )
                 .values(status=DeadlineStatus.MISSED.value, escalated_at=now)
                 .returning(*_RETURNING)
@@ -151,7 +151,7 @@ def _escalate(
                     events=[plan_escalation(agreement, d, today)],
                     source_key=f"deadline:{d.id}:escalation",
                     at=now,
-                    agreement=agreement,
+                    agreement=cast(Any, agreement),  # the Agreement satisfies AgreementLike
                 )
             audit.append_many(
                 session,
@@ -185,9 +185,9 @@ def _remind(
             rows = session.execute(
                 update(DeadlineRecord)
                 .where(
-                    DeadlineRecord.id.in_(batch),  # type: ignore[union-attr]
-                    DeadlineRecord.status == DeadlineStatus.OPEN.value,  # type: ignore[arg-type]
-                    DeadlineRecord.reminder_sent_at.is_(None),  # type: ignore[union-attr]
+                    col(DeadlineRecord.id).in_(batch),
+                    col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
+                    col(DeadlineRecord.reminder_sent_at).is_(None),
                 )
                 .values(reminder_sent_at=now)
                 .returning(*_RETURNING)
@@ -204,7 +204,7 @@ def _remind(
                         events=[event],
                         source_key=f"deadline:{d.id}:reminder",
                         at=now,
-                        agreement=agreement,
+                        agreement=cast(Any, agreement),  # the Agreement satisfies AgreementLike
                     )
             won += len(facts)
     return won
@@ -216,10 +216,10 @@ def overdue_list(session: Session, now: datetime) -> list[dict[str, Any]]:
     rows = session.execute(
         select(*_RETURNING)
         .where(
-            DeadlineRecord.status == DeadlineStatus.MISSED.value,  # type: ignore[arg-type]
-            DeadlineRecord.closed_at.is_(None),  # type: ignore[union-attr]
+            col(DeadlineRecord.status) == DeadlineStatus.MISSED.value,
+            col(DeadlineRecord.closed_at).is_(None),
         )
-        .order_by(DeadlineRecord.due, DeadlineRecord.id)  # type: ignore[arg-type]
+        .order_by(col(DeadlineRecord.due), col(DeadlineRecord.id))
     ).all()
     return [
         {
@@ -244,9 +244,9 @@ def run_sweep(engine: Engine, now: datetime, agreement: Agreement | None = None)
     today = berlin_date(now)
     with read_session(engine) as session:
         overdue_rows = session.execute(overdue_query(today)).all()
-        reminder_ids = sorted(session.scalars(reminder_query(today)))
+        reminder_ids = sorted(int(i) for i in session.scalars(reminder_query(today)) if i)
     # Pure: the rules decide what is overdue (a period ends at 24:00 Berlin time of its due day).
-    overdue_ids = sorted(row.id for row in overdue_rows if is_overdue(row.due, now))
+    overdue_ids = sorted(int(row.id) for row in overdue_rows if row.id and is_overdue(row.due, now))
     escalations = _escalate(engine, overdue_ids, now, agreement, today)
     reminders = _remind(engine, reminder_ids, now, agreement, today)
     with read_session(engine) as session:

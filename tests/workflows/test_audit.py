@@ -51,7 +51,12 @@ def a_case_with_history(engine: Engine) -> str:
     service.fire(engine, case_id, "accept_jurisdiction", {}, at=noon("2026-03-04"), by="b")
     service.fire(engine, case_id, "request_housing_support", {}, at=noon("2026-03-05"), by="c")
     service.fire(
-        engine, case_id, "cancel_housing_support", {"reason": "erledigt"}, at=noon("2026-03-06"), by="d"
+        engine,
+        case_id,
+        "cancel_housing_support",
+        {"reason": "erledigt"},
+        at=noon("2026-03-06"),
+        by="d",
     )
     return case_id
 
@@ -97,7 +102,7 @@ def test_each_entry_hashes_its_canonical_encoding_and_the_previous_hash(engine):
     [
         ("UPDATE audit_entries SET by = 'mallory' WHERE id = 2", 2),
         ("UPDATE audit_entries SET to_state = 'decided' WHERE id = 3", 3),
-        ("UPDATE audit_entries SET params = '{\"reason\": \"anders\"}' WHERE id = 4", 4),
+        ('UPDATE audit_entries SET params = \'{"reason": "anders"}\' WHERE id = 4', 4),
         ("UPDATE audit_entries SET at = '2026-01-01 00:00:00.000000' WHERE id = 1", 1),
         ("DELETE FROM audit_entries WHERE id = 2", 3),
     ],

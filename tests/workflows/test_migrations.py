@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import workflows.models
-import workflows.outbox  # noqa: F401  (the outbox table is part of the schema)
+import workflows.outbox  # the outbox table is part of the schema
 from workflows.db import (
     MIGRATIONS_DIR,
     SCHEMA_HEAD,

@@ -1,4 +1,4 @@
-"""The case store: one decision = one transaction, optimistic versions, ids, time, data placement."""
+"""The case store: one decision = one transaction, optimistic versions, ids, time, data."""
 
 from __future__ import annotations
 
@@ -55,7 +55,14 @@ def counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {
             table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-            for table in ("cases", "process_instances", "deadlines", "consents", "audit_entries", "outbox")
+            for table in (
+                "cases",
+                "process_instances",
+                "deadlines",
+                "consents",
+                "audit_entries",
+                "outbox",
+            )
         }
 
 
@@ -134,17 +141,22 @@ def test_a_decision_on_a_stale_version_is_a_conflict_and_writes_nothing(engine):
     from states.advance import advance
 
     case_id = open_adult(engine)
+    service.fire(engine, case_id, "accept_jurisdiction", {}, at=noon("2026-03-04"), by=BY)
     with read_session(engine) as session:
         loaded = store.load_snapshot(session, case_id)
-    service.fire(engine, case_id, "accept_jurisdiction", {}, at=noon("2026-03-04"), by=BY)
+    service.fire(engine, case_id, "request_housing_support", {}, at=noon("2026-03-04"), by=BY)
     before = counts(engine)
-    decision = advance(loaded.snapshot, "withdraw", {}, noon("2026-03-04"), BY)
+    # A statement request does not clash with the housing sub-process by state: only the version
+    # shows that it was decided on a case that has changed since.
+    decision = advance(loaded.snapshot, "request_statement", {}, noon("2026-03-04"), BY)
     with pytest.raises(ConflictError) as conflict, write_session(engine) as session:
-        store.persist_decision(session, case_id, loaded.version, decision, at=noon("2026-03-04"), by=BY)
+        store.persist_decision(
+            session, case_id, loaded.version, decision, at=noon("2026-03-04"), by=BY
+        )
     assert "gleichzeitig geändert" in conflict.value.message
     assert "erneut versuchen" in conflict.value.message
     assert counts(engine) == before
-    assert service.show_case(engine, case_id)["status"] == "assessment"
+    assert service.show_case(engine, case_id)["processes"]["statement"] is None
 
 
 def test_an_unknown_case_is_not_found(engine):
@@ -174,7 +186,10 @@ def test_the_decision_period_is_re_anchored_when_the_statement_arrives(engine):
     # Received Mon 02.03.2026 → § 14 Abs. 2 S. 2: Mon 23.03.; statement delivered Tue 07.04.2026
     # → § 14 Abs. 2 S. 3: two weeks, Tue 21.04.2026 (domain.md § 3.3 D').
     decision_rows = [r for r in rows if r[0] == "decision"]
-    assert decision_rows == [("decision", "2026-03-23", "cancelled"), ("decision", "2026-04-21", "open")]
+    assert decision_rows == [
+        ("decision", "2026-03-23", "cancelled"),
+        ("decision", "2026-04-21", "open"),
+    ]
     with read_session(engine) as session:
         open_per_rule = session.execute(
             text(

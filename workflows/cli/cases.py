@@ -300,17 +300,21 @@ def fire_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Einen Schritt auf einen Fall anwenden; gibt die neue Statuszeile aus."""
-    from workflows import service
+    """Einen Schritt auf einen Fall anwenden; gibt die neue Statuszeile aus.
 
-    case = service.fire(
-        _engine(),
-        case_id,
-        trigger,
-        parse_settings(settings),
-        at=parse_when(at, "--at"),
-        by=default_user(by),
-    )
+    Ist ein Prefect-Server konfiguriert (GPV_PREFECT_URL oder PREFECT_API_URL) und erreichbar,
+    läuft der Schritt als Lauf der Deployment „fire-trigger“; sonst derselbe Code in diesem Prozess.
+    """
+    from workflows import orchestration
+
+    params = parse_settings(settings)
+    when = parse_when(at, "--at")
+    user = default_user(by)
+    api_url = orchestration.server_configured()
+    if api_url is not None:
+        case = orchestration.submit_fire(case_id, trigger, params, when, user, api_url=api_url)
+    else:
+        case = orchestration.fire_in_process(case_id, trigger, params, when, user, engine=_engine())
     if as_json:
         emit_json(case)
     else:

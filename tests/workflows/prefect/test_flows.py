@@ -7,6 +7,7 @@ alert automation). Dates are real: Easter 2026 (Karfreitag 3 April, Ostermontag 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, date, datetime
 from typing import Any
@@ -107,8 +108,10 @@ def test_the_timeline_shows_every_step_of_the_history() -> None:
         "deadlines": [{"rule": "statement", "norm": "§ 17 Abs. 2 SGB IX", "due": "2026-04-07",
                        "status": "open"}],
         "history": [
-            {"trigger": "open_case", "from": None, "to": "received", "at": "2026-03-16T10:00:00+01:00", "by": "fm"},
-            {"trigger": "request_statement", "from": None, "to": "requested", "at": "2026-03-24T10:00:00+01:00", "by": "fm"},
+            {"trigger": "open_case", "from": None, "to": "received",
+             "at": "2026-03-16T10:00:00+01:00", "by": "fm"},
+            {"trigger": "request_statement", "from": None, "to": "requested",
+             "at": "2026-03-24T10:00:00+01:00", "by": "fm"},
         ],
         "version": 3,
     }  # fmt: skip
@@ -209,9 +212,11 @@ def test_applying_the_same_step_twice_fires_it_once(app_engine: Any) -> None:
 def test_the_sweep_flow_counts_reminders_escalations_and_overdue(app_engine: Any) -> None:
     from workflows.flows import sweep_deadlines
 
-    _open(app_engine, date(2026, 3, 30))  # jurisdiction due Tue 14 April (2 weeks)
-    result = sweep_deadlines.fn(NOW.isoformat())
-    assert result == {"reminders": 0, "escalations": 1, "overdue": 1}
+    # Received Mon 30 March: jurisdiction (2 weeks) due Tue 14 April, missed by 20 April;
+    # decision (3 weeks) due Mon 20 April, its reminder (3 working days before) is due.
+    _open(app_engine, date(2026, 3, 30))
+    result = asyncio.run(sweep_deadlines.fn(NOW.isoformat()))
+    assert result == {"reminders": 1, "escalations": 1, "overdue": 1}
 
 
 # ------------------------------------------------------------------- real runs on the harness
@@ -227,9 +232,12 @@ def test_a_fired_trigger_is_a_flow_run_named_after_it_and_tagged(app_engine: Any
     from workflows.flows import fire_trigger
 
     case = _open(app_engine, date(2026, 3, 30))
-    state = fire_trigger(
-        case["id"], "accept_jurisdiction", {}, "2026-04-01T08:00:00+00:00", "fm", return_state=True
-    )
+    state = asyncio.run(
+        fire_trigger(
+            case["id"], "accept_jurisdiction", {}, "2026-04-01T08:00:00+00:00", "fm",
+            return_state=True,
+        )
+    )  # fmt: skip
     assert state.is_completed()
     with _client() as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
@@ -238,8 +246,12 @@ def test_a_fired_trigger_is_a_flow_run_named_after_it_and_tagged(app_engine: Any
 
 
 def test_each_step_adds_a_version_of_the_case_timeline_artifact(app_engine: Any) -> None:
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter
-    from prefect.client.schemas.filters import FlowRunFilterId
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
 
     from workflows.flows import fire_trigger
 
@@ -247,7 +259,7 @@ def test_each_step_adds_a_version_of_the_case_timeline_artifact(app_engine: Any)
     runs = []
     for at, trigger in (("2026-04-01T08:00:00+00:00", "accept_jurisdiction"),
                         ("2026-04-02T08:00:00+00:00", "request_statement")):  # fmt: skip
-        state = fire_trigger(case["id"], trigger, {}, at, "fm", return_state=True)
+        state = asyncio.run(fire_trigger(case["id"], trigger, {}, at, "fm", return_state=True))
         runs.append(state.state_details.flow_run_id)
     key = f"case-{case['id'].lower()}"
     with _client() as client:
@@ -265,8 +277,10 @@ def test_a_refused_trigger_ends_the_run_refused_with_the_rules_reason(app_engine
     from workflows.flows import fire_trigger
 
     case = _open(app_engine, date(2026, 3, 30))
-    state = fire_trigger(
-        case["id"], "issue_decision", {}, "2026-04-01T08:00:00+00:00", "fm", return_state=True
+    state = asyncio.run(
+        fire_trigger(
+            case["id"], "issue_decision", {}, "2026-04-01T08:00:00+00:00", "fm", return_state=True
+        )
     )
     assert state.is_failed() and state.name == orchestration.REFUSED_STATE
     assert state.message
@@ -277,12 +291,12 @@ def test_the_sweep_flow_publishes_the_overdue_deadlines_table(app_engine: Any) -
     from workflows.flows import OVERDUE_KEY, sweep_deadlines
 
     case = _open(app_engine, date(2026, 3, 30))
-    state = sweep_deadlines(NOW.isoformat(), return_state=True)
+    state = asyncio.run(sweep_deadlines(NOW.isoformat(), return_state=True))
     assert state.is_completed()
     with _client() as client:
-        artifact = client.read_latest_artifacts(
-            artifact_filter=_key_filter(OVERDUE_KEY), limit=1
-        )[0]
+        artifact = client.read_latest_artifacts(artifact_filter=_key_filter(OVERDUE_KEY), limit=1)[
+            0
+        ]
     assert artifact.type == "table"
     assert case["id"] in str(artifact.data) and "jurisdiction" in str(artifact.data)
 
@@ -291,7 +305,7 @@ def test_the_supervisor_report_publishes_its_tables(app_engine: Any) -> None:
     from workflows.flows import supervisor_report
 
     _open(app_engine, date(2026, 3, 30))
-    counts = supervisor_report(NOW.isoformat())
+    counts = asyncio.run(supervisor_report(NOW.isoformat()))
     assert counts["cases_per_stage"] == 10
     with _client() as client:
         keys = {
@@ -304,8 +318,7 @@ def test_the_supervisor_report_publishes_its_tables(app_engine: Any) -> None:
 
 
 def _key_filter(*keys: str) -> Any:
-    from prefect.client.schemas.filters import ArtifactCollectionFilter
-    from prefect.client.schemas.filters import ArtifactCollectionFilterKey
+    from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 
     return ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=list(keys)))
 

@@ -1,0 +1,95 @@
+"""Sample notices for every event, shaped as the processes and the sweep emit them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from notifications.policy import CaseView
+
+#: A minor in Kamen (so the youth office is told), LWL as carrier, job centre involved.
+CASE = CaseView(
+    case_id="C-2026-000017",
+    carrier="lwl",
+    municipality="kamen",
+    parties=("lwl", "jobcenter-kreis-unna"),
+    is_minor=True,
+    has_contact_email=True,
+)
+ISSUED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+_CONF = {
+    "scheduled_at": "2026-04-16T10:00:00+02:00",
+    "location": "Kreishaus Unna, Friedrich-Ebert-Str. 17, Raum 2.014",
+    "sequence": 0,
+    "uid": "conference-C-2026-000017-1@gpv",
+}
+
+
+def _deadline(rule: str, due: str, norm: str, title: str, party: str) -> dict[str, Any]:
+    return {
+        "rule": rule,
+        "norm": norm,
+        "due": due,
+        "title": title,
+        "responsible_party": party,
+        "days_overdue": 0,
+    }
+
+
+STATEMENT = ("statement", "Fachärztliche Stellungnahme abgeben")
+STATEMENT_NORM = "§ 17 Abs. 2 SGB IX (Kooperationsvereinbarung)"
+HOUSING_NORM = "Kooperationsvereinbarung LWL – Kreis Unna (Wohnen)"
+HOUSING_TITLE = "Anfrage zur Unterstützung der Wohnungssuche bestätigen"
+
+CONTEXTS: dict[str, dict[str, Any]] = {
+    "statement_requested": {"due": "2026-03-16", "norm": STATEMENT_NORM},
+    "statement_reminder": _deadline(
+        "statement", "2026-03-16", STATEMENT_NORM, STATEMENT[1], "spdi"
+    ),
+    "statement_overdue": _deadline("statement", "2026-03-16", STATEMENT_NORM, STATEMENT[1], "spdi"),
+    "statement_delivered": {"decision_due": "2026-03-30", "norm": "§ 14 Abs. 2 S. 3 SGB IX"},
+    "statement_declined": {},
+    "statement_cancelled": {},
+    "consent_requested": {"norm": "§ 119 Abs. 1 SGB IX"},
+    "conference_invitation": dict(_CONF),
+    "conference_rescheduled": {**_CONF, "scheduled_at": "2026-04-23T09:30:00+02:00", "sequence": 1},
+    "conference_cancelled": {**_CONF, "sequence": 2},
+    "housing_requested": {"due": "2026-03-16", "norm": HOUSING_NORM},
+    "housing_reminder": _deadline(
+        "housing_ack", "2026-03-16", HOUSING_NORM, HOUSING_TITLE, "kreis-unna-wohnen"
+    ),
+    "housing_overdue": _deadline(
+        "housing_ack", "2026-03-16", HOUSING_NORM, HOUSING_TITLE, "kreis-unna-wohnen"
+    ),
+    "case_forwarded": {
+        "to": "kreis-unna",
+        "to_name": "Kreis Unna – Eingliederungshilfe (Schulzeit)",
+    },
+    "decision_issued": {"review_due": "2028-03-30", "norm": "§ 121 Abs. 2 S. 2 SGB IX"},
+    "review_due": _deadline(
+        "review",
+        "2028-03-30",
+        "§ 121 Abs. 2 S. 2 SGB IX",
+        "Gesamtplan überprüfen und fortschreiben",
+        "lwl",
+    ),
+    "jurisdiction_reminder": _deadline(
+        "jurisdiction", "2026-03-16", "§ 14 Abs. 1 S. 1 SGB IX", "Zuständigkeit klären", "lwl"
+    ),
+    "decision_reminder": _deadline(
+        "decision", "2026-03-23", "§ 14 Abs. 2 S. 2 SGB IX", "Über den Antrag entscheiden", "lwl"
+    ),
+    "deadline_missed": _deadline(
+        "decision", "2026-03-23", "§ 14 Abs. 2 S. 2 SGB IX", "Über den Antrag entscheiden", "lwl"
+    ),
+    "delivery_failed": {
+        "failed": {
+            "outbox_id": 41,
+            "event": "statement_requested",
+            "party": "spdi",
+            "channel": "email",
+            "attempts": 5,
+            "error": "SMTP 550: 5.1.1 mailbox unavailable",
+        }
+    },
+}

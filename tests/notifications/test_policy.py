@@ -1,0 +1,161 @@
+"""Who is told what: the policy table and the recipient resolution."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from notifications.policy import (
+    ESCALATIONS,
+    POLICY,
+    CaseView,
+    Role,
+    Rule,
+    resolve,
+    template_ids,
+    validate_policy,
+)
+from states.agreement import load_agreement
+from states.errors import InputError
+from tests.notifications.samples import CASE, CONTEXTS
+
+AGREEMENT = load_agreement()
+REQUIRED_EVENTS = {
+    "statement_requested", "statement_reminder", "statement_overdue", "statement_delivered",
+    "statement_declined", "statement_cancelled", "consent_requested", "conference_invitation",
+    "conference_rescheduled", "conference_cancelled", "housing_requested", "housing_reminder",
+    "housing_overdue", "case_forwarded", "decision_issued", "review_due", "jurisdiction_reminder",
+    "decision_reminder", "deadline_missed", "delivery_failed",
+}  # fmt: skip
+
+
+def parties(event: str, case: CaseView = CASE, **context: object) -> list[tuple[str, str]]:
+    ctx = {**CONTEXTS[event], **context}
+    return [(r.party, r.template_id) for r in resolve(event, case, ctx, AGREEMENT)]
+
+
+def test_the_policy_covers_every_event_the_issue_names():
+    assert set(POLICY) >= REQUIRED_EVENTS
+
+
+def test_every_event_resolves_to_known_parties_only():
+    for event in POLICY:
+        for recipient in resolve(event, CASE, CONTEXTS[event], AGREEMENT):
+            assert recipient.party == "person" or recipient.party in AGREEMENT.parties
+
+
+def test_a_statement_request_goes_to_the_spdi():
+    assert parties("statement_requested") == [("spdi", "statement_requested")]
+
+
+def test_an_overdue_statement_reaches_the_spdi_the_carrier_and_both_supervisors():
+    assert parties("statement_overdue") == [
+        ("spdi", "statement_overdue"),
+        ("lwl", "statement_overdue_carrier"),
+        ("lwl-leitung", "statement_overdue_supervisor"),
+        ("kreis-unna-leitung", "statement_overdue_supervisor"),
+    ]
+
+
+def test_every_escalation_reaches_the_responsible_party_and_the_supervisor():
+    for event in ESCALATIONS:
+        got = dict(parties(event))
+        assert CONTEXTS[event]["responsible_party"] in got
+        assert AGREEMENT.supervisor_of(CASE.carrier) in got
+        assert got[AGREEMENT.supervisor_of(CASE.carrier)].endswith("_supervisor")
+
+
+def test_a_missed_deadline_of_the_carrier_names_its_supervisor_once():
+    assert parties("deadline_missed") == [
+        ("lwl", "deadline_missed"),
+        ("lwl-leitung", "deadline_missed_supervisor"),
+    ]
+
+
+def test_the_person_gets_the_plain_language_invitation_and_is_told_once():
+    got = parties("conference_invitation")
+    assert got[0] == ("person", "conference_invitation_person")
+    assert [p for p, _ in got].count("person") == 1
+    assert [p for p, _ in got].count("lwl") == 1  # carrier and involved party: one message
+    assert ("jobcenter-kreis-unna", "conference_invitation") in got
+
+
+def test_the_youth_office_of_the_persons_town_is_told_for_minors_only():
+    assert ("jugendamt-kamen", "conference_invitation") in parties("conference_invitation")
+    adult = replace(CASE, is_minor=False)
+    assert all(p != "jugendamt-kamen" for p, _ in parties("conference_invitation", adult))
+    boenen = replace(CASE, municipality="boenen")
+    assert ("jugendamt-kreis-unna", "consent_requested_youth_office") in parties(
+        "consent_requested", boenen
+    )
+
+
+def test_a_forwarded_case_tells_the_person_and_the_receiving_carrier():
+    got = parties("case_forwarded", replace(CASE, is_minor=False))
+    assert got == [("person", "case_forwarded_person"), ("kreis-unna", "case_forwarded")]
+
+
+def test_housing_support_goes_to_the_agreements_housing_contact():
+    assert parties("housing_requested") == [("kreis-unna-wohnen", "housing_requested")]
+
+
+def test_a_reminder_without_a_responsible_party_falls_back_instead_of_getting_lost():
+    got = resolve("statement_reminder", CASE, {"due": "2026-03-16"}, AGREEMENT)
+    assert [(r.party, r.template_id) for r in got] == [("spdi", "statement_reminder")]
+
+
+def test_a_delivery_failure_alerts_the_carriers_supervisor():
+    kreis = replace(CASE, carrier="kreis-unna")
+    assert parties("delivery_failed", kreis) == [
+        ("kreis-unna-leitung", "delivery_failed_supervisor")
+    ]
+
+
+def test_an_unknown_event_is_refused():
+    with pytest.raises(InputError, match="Unbekanntes Benachrichtigungsereignis"):
+        resolve("statement_lost", CASE, {}, AGREEMENT)
+
+
+def test_a_party_not_in_the_agreement_is_refused():
+    with pytest.raises(InputError, match="nicht in der Kooperationsvereinbarung"):
+        resolve("case_forwarded", CASE, {"to": "lvr"}, AGREEMENT)
+
+
+def test_a_policy_whose_participants_lack_a_person_template_fails_validation():
+    broken = {"conference_invitation": (Rule(Role.PARTICIPANTS, "conference_invitation"),)}
+    with pytest.raises(ValueError, match="person_template"):
+        validate_policy(broken)
+
+
+def test_an_escalation_without_a_supervisor_fails_validation():
+    broken = {"deadline_missed": (Rule(Role.RESPONSIBLE, "deadline_missed"),)}
+    with pytest.raises(ValueError, match="supervisor"):
+        validate_policy(broken)
+
+
+def test_the_case_view_reads_only_non_health_fields():
+    class Row:
+        id = "C-2026-000001"
+        carrier = "lwl"
+        municipality = "unna"
+        parties = ("lwl",)
+        is_minor = False
+        contact_email = None
+
+        def __getattr__(self, name: str) -> object:
+            if name in {"case_id", "has_contact_email"}:  # optional alternatives, looked up
+                raise AttributeError(name)
+            raise AssertionError(f"notifications read {name!r}")
+
+    view = CaseView.of(Row())
+    assert view == CaseView("C-2026-000001", "lwl", "unna", ("lwl",), False, False)
+
+
+def test_every_template_id_has_a_text_and_an_html_file():
+    from notifications.rendering import TEMPLATE_DIR, subjects
+
+    for template_id in template_ids():
+        assert (TEMPLATE_DIR / f"{template_id}.txt.j2").is_file()
+        assert (TEMPLATE_DIR / f"{template_id}.html.j2").is_file()
+        assert template_id in subjects()

@@ -1,0 +1,122 @@
+"""Rendering: golden files pin every template; no health data ever reaches a message.
+
+Regenerate the golden files after an intended wording change with
+``GPV_UPDATE_GOLDEN=1 .venv/bin/pytest tests/notifications/test_rendering.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+
+from notifications.policy import POLICY, Recipient, resolve, template_ids
+from notifications.rendering import environment, render
+from states.agreement import load_agreement
+from tests.notifications.samples import CASE, CONTEXTS, ISSUED_AT
+
+AGREEMENT = load_agreement()
+GOLDEN = Path(__file__).with_name("golden")
+UPDATE = os.environ.get("GPV_UPDATE_GOLDEN") == "1"
+
+
+def _examples() -> dict[str, tuple[str, Recipient]]:
+    """For every template id, the first (event, recipient) of the policy that uses it."""
+    found: dict[str, tuple[str, Recipient]] = {}
+    for event in POLICY:
+        for recipient in resolve(event, CASE, CONTEXTS[event], AGREEMENT):
+            found.setdefault(recipient.template_id, (event, recipient))
+    return found
+
+
+EXAMPLES = _examples()
+
+
+def _render(template_id: str):
+    event, recipient = EXAMPLES[template_id]
+    return render(
+        recipient, event, CASE, CONTEXTS[event], AGREEMENT,
+        message_id="<outbox-41@gpv.lwl.example>", sender="gpv@lwl.example",
+        recipient_address="empfang@example.org", carrier_contact="fallmanagement@lwl.example",
+        issued_at=ISSUED_AT,
+    )  # fmt: skip
+
+
+def test_every_template_of_the_policy_has_an_example():
+    assert sorted(EXAMPLES) == template_ids()
+
+
+@pytest.mark.parametrize("template_id", template_ids())
+def test_the_rendered_template_matches_its_golden_file(template_id: str):
+    msg = _render(template_id)
+    outputs = {
+        f"{template_id}.txt": f"Betreff: {msg.subject}\n\n{msg.text}",
+        f"{template_id}.html": msg.html,
+    }
+    for attachment in msg.attachments:
+        outputs[f"{template_id}.{attachment.filename}"] = attachment.data.decode("utf-8")
+    for name, content in outputs.items():
+        path = GOLDEN / name
+        if UPDATE:
+            GOLDEN.mkdir(exist_ok=True)
+            path.write_text(content, encoding="utf-8", newline="")
+        assert path.exists(), f"golden file {name} missing; run with GPV_UPDATE_GOLDEN=1"
+        assert content == path.read_bytes().decode("utf-8"), name
+
+
+@pytest.mark.parametrize("template_id", template_ids())
+def test_every_message_names_the_case_reference_and_where_to_act(template_id: str):
+    event, _ = EXAMPLES[template_id]
+    msg = _render(template_id)
+    assert CASE.case_id in msg.subject
+    assert CASE.case_id in msg.text and CASE.case_id in msg.html
+    if CONTEXTS[event].get("due") or CONTEXTS[event].get("review_due"):
+        assert re.search(r"\d{1,2}\. \w+ 20\d\d", msg.text), "deadline missing"
+        assert "§" in msg.text or "Kooperationsvereinbarung" in msg.text, "norm missing"
+    assert any(word in msg.text for word in ("Bitte", "bitte", "melden Sie", "Rückfragen"))
+
+
+def test_messages_to_the_person_use_short_sentences():
+    for template_id in template_ids():
+        if not template_id.endswith("_person"):
+            continue
+        body = _render(template_id).text.split("Ihr Zeichen bei uns")[0]
+        for sentence in re.split(r"(?<=[.?!])\s+", body):
+            assert len(sentence.split()) <= 20, (template_id, sentence)
+
+
+def test_html_escapes_context_values_and_text_keeps_them_verbatim():
+    event = "conference_invitation"
+    ctx = {**CONTEXTS[event], "location": "Raum <script>alert(1)</script> & Co"}
+    recipient = resolve(event, CASE, ctx, AGREEMENT)[1]
+    msg = render(recipient, event, CASE, ctx, AGREEMENT, message_id="<m@x>", issued_at=ISSUED_AT)
+    assert "<script>" not in msg.html
+    assert "&lt;script&gt;" in msg.html
+    assert "Raum <script>alert(1)</script> & Co" in msg.text
+
+
+def test_a_misspelt_template_variable_fails_instead_of_printing_nothing():
+    with pytest.raises(UndefinedError):
+        environment().from_string("{{ dew }}").render({"due": "x"})
+
+
+def test_a_location_with_a_newline_cannot_break_the_subject():
+    event = "conference_invitation"
+    ctx = {**CONTEXTS[event], "location": "Unna\r\nBcc: x@evil.example"}
+    recipient = resolve(event, CASE, ctx, AGREEMENT)[0]
+    msg = render(recipient, event, CASE, ctx, AGREEMENT, message_id="<m@x>", issued_at=ISSUED_AT)
+    assert "\n" not in msg.subject and "\r" not in msg.subject
+
+
+def test_a_letter_carries_no_calendar_file():
+    event = "conference_invitation"
+    recipient = resolve(event, CASE, CONTEXTS[event], AGREEMENT)[0]
+    msg = render(
+        recipient, event, CASE, CONTEXTS[event], AGREEMENT, message_id="<m@x>",
+        issued_at=ISSUED_AT, with_calendar=False,
+    )  # fmt: skip
+    assert msg.attachments == ()
+    assert "Kalender" not in msg.text

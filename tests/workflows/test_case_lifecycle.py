@@ -1,0 +1,106 @@
+"""A case taken from opening through statement, conference, housing support, decision and review
+with the command line alone, on SQLite and on PostgreSQL (``GPV_DATABASE_URL``).
+
+The person: born 17.05.1990, lives in Unna, mental disability, applies for supported living; the
+application arrives at the LWL on Mon 02.03.2026.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GPV = str(Path(sys.executable).with_name("gpv"))
+
+SPDI = ["--by", "dr.spdi"]
+KREIS = ["--by", "kreis.wohnen"]
+CONFERENCE = ["--set", "date=2026-03-27T10:00", "--set", "location=Kreishaus Unna"]
+STEPS: list[tuple[str, list[str], dict[str, str]]] = [
+    ("accept_jurisdiction", ["--at", "2026-03-04"], {"case": "assessment"}),
+    ("request_statement", ["--at", "2026-03-05"], {"statement": "requested"}),
+    ("accept_statement_request", ["--at", "2026-03-09", *SPDI], {"statement": "accepted"}),
+    ("deliver_statement", ["--at", "2026-03-17", *SPDI], {"statement": "delivered"}),
+    ("request_consent", ["--at", "2026-03-18"], {"conference": "consent_pending"}),
+    ("give_consent", ["--at", "2026-03-19"], {"conference": "consented"}),
+    ("schedule_conference", ["--at", "2026-03-20", *CONFERENCE], {"conference": "scheduled"}),
+    ("hold_conference", ["--at", "2026-03-27T13:00"], {"conference": "held"}),
+    ("request_housing_support", ["--at", "2026-03-27T14:00"], {"housing": "requested"}),
+    ("acknowledge_housing_support", ["--at", "2026-03-30", *KREIS], {"housing": "acknowledged"}),
+    ("provide_housing_support", ["--at", "2026-04-02", *KREIS], {"housing": "provided"}),
+    ("close_housing_support", ["--at", "2026-04-08"], {"housing": "closed"}),
+    ("determine_benefits", ["--at", "2026-04-09"], {"case": "determined"}),
+    ("issue_decision", ["--at", "2026-04-10"], {"case": "decided"}),
+    ("start_review", ["--at", "2028-02-21"], {"case": "assessment"}),
+    ("determine_benefits", ["--at", "2028-03-01"], {"case": "determined"}),
+    ("issue_decision", ["--at", "2028-03-02"], {"case": "decided"}),
+]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def env(request, tmp_path) -> dict[str, str]:
+    env = {**os.environ, "GPV_DATA_DIR": str(tmp_path), "GPV_USER": "fm.unna"}
+    env.pop("GPV_DATABASE_URL", None)
+    if request.param == "postgres":
+        env["GPV_DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    return env
+
+
+def gpv(env: dict[str, str], *args: str) -> dict | list:
+    done = subprocess.run(
+        [GPV, *args, "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, (args, done.stderr)
+    return json.loads(done.stdout)
+
+
+def test_a_case_goes_from_opening_through_every_stage_to_decision_and_review(env):
+    case = gpv(
+        env,
+        "case", "open", "--received", "2026-03-02", "--birth-date", "1990-05-17",
+        "--municipality", "Unna", "--disability", "mental", "--benefit", "supported_living",
+        "--contact-email", "person@example.org", "--at", "2026-03-02T09:15",
+    )  # fmt: skip
+    case_id = case["id"]
+    assert case_id == "C-2026-000001"
+    assert (case["carrier"], case["status"]) == ("lwl", "received")
+
+    for trigger, options, expected in STEPS:
+        case = gpv(env, "fire", case_id, trigger, *options)
+        for process, state in expected.items():
+            assert case["processes"][process] == state, (trigger, case["processes"])
+
+    assert case["status"] == "decided"
+    assert case["version"] == 1 + len(STEPS)
+    assert [h["trigger"] for h in case["history"]] == ["open_case"] + [s[0] for s in STEPS]
+    deadlines = [(d["rule"], d["due"], d["status"]) for d in case["deadlines"]]
+    assert deadlines[:3] == [
+        ("jurisdiction", "2026-03-16", "met"),
+        ("decision", "2026-03-23", "cancelled"),  # re-anchored by the statement (§ 14 Abs. 2 S. 3)
+        ("statement", "2026-03-19", "met"),
+    ]
+    assert ("decision", "2026-03-31", "met") in deadlines  # 2 weeks after Tue 17.03.2026
+    # Bescheid Fri 10.04.2026 → review two years on, internal due day the last working day before
+    # Mon 10.04.2028 at the latest; reviewed early, a new Bescheid opens the next review.
+    reviews = [d for d in deadlines if d[0] == "review"]
+    assert [r[2] for r in reviews] == ["met", "open"]
+    assert reviews[1][1].startswith("2030-03-0")
+
+    tasks = gpv(env, "tasks", "--now", "2028-03-03T08:00")
+    assert [(t["rule"], t["party"], t["overdue"]) for t in tasks] == [("review", "lwl", False)]
+    assert (
+        gpv(env, "case", "list", "--status", "decided", "--now", "2028-03-03")[0]["id"] == case_id
+    )
+    sweep = gpv(env, "sweep", "--now", "2028-03-03T08:00")
+    assert (sweep["reminders"], sweep["escalations"], sweep["overdue"]) == (0, 0, [])
+    verify = gpv(env, "audit", "verify")
+    assert verify == {
+        "ok": True,
+        "checked": 1 + len(STEPS),
+        "first_broken_id": None,
+        "problem": None,
+    }

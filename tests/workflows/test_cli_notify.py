@@ -1,0 +1,68 @@
+"""The command line of the notifications: gpv outbox, gpv dispatch, gpv config show."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.workflows.notify_support import notify_engine_fixture, open_case  # noqa: F401
+from workflows.cli import main
+
+AT = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = 0
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_dispatch_sends_to_the_file_transport_and_outbox_lists_it(notify_engine, tmp_path, capsys):
+    from workflows import service
+
+    case_id = open_case(notify_engine)
+    for trigger in ("accept_jurisdiction", "request_statement"):
+        service.fire(notify_engine, case_id, trigger, {}, at=AT, by="fm")
+    code, out, _ = _run(capsys, "outbox", "--status", "pending", "--json")
+    assert code == 0
+    pending = json.loads(out)
+    assert [r["event"] for r in pending] == ["statement_requested"]
+
+    code, out, _ = _run(capsys, "dispatch", "--now", "2026-03-03T11:00", "--json")
+    assert code == 0 and json.loads(out) == {"sent": 1, "retrying": 0, "failed": 0}
+    (mail,) = (tmp_path / "mail" / "new").iterdir()
+    assert mail.name == f"outbox-{pending[0]['id']}@gpv.gpv.invalid.eml"
+
+    code, out, _ = _run(capsys, "outbox")
+    assert "statement_requested" in out and "gesendet" in out and "E-Mail" in out
+
+
+def test_outbox_refuses_an_unknown_status(notify_engine, capsys):
+    code, _, err = _run(capsys, "outbox", "--status", "lost")
+    assert code == 2 and "Unbekannter Status" in err and "Traceback" not in err
+
+
+def test_config_show_masks_secrets_and_names_default_addresses(
+    notify_engine, tmp_path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    (tmp_path / "gpv.toml").write_text('[smtp]\npassword = "geheim"\n', encoding="utf-8")
+    code, out, _ = _run(capsys, "config", "show", "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["smtp"]["password"] == "********"
+    assert "geheim" not in out
+    assert shown["parties"]["spdi"]["email"] == "spdi@gpv.invalid"
+    code, out, _ = _run(capsys, "config", "show")
+    assert "Standardadresse, nur für den Dateiversand" in out
+
+
+def test_an_invalid_config_file_is_one_line_on_stderr_with_exit_2(notify_engine, tmp_path, capsys):
+    (tmp_path / "gpv.toml").write_text("[smtp]\nport = 0\n", encoding="utf-8")
+    code, _, err = _run(capsys, "config", "show")
+    assert code == 2
+    assert "gpv.toml" in err and "smtp.port" in err and len(err.strip().splitlines()) == 1

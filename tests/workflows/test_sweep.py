@@ -1,0 +1,226 @@
+"""The deadline sweep: one reminder when its day has come, one escalation when a deadline is missed.
+
+Case used throughout: application received Mon 02.03.2026 in Unna by the LWL. Its deadlines:
+``jurisdiction`` due Mon 16.03.2026 (reminder Wed 11.03.), ``decision`` due Mon 23.03.2026
+(reminder Wed 18.03.).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from workflows import service
+from workflows.db import dispose_engines, get_engine, migrate, read_session
+from workflows.sweep import overdue_query, reminder_query, run_sweep
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp).replace(tzinfo=BERLIN)
+
+
+@pytest.fixture
+def engine(tmp_path) -> Iterator[Engine]:
+    eng = get_engine(f"sqlite:///{tmp_path / 'gpv.db'}")
+    migrate(eng)
+    yield eng
+    dispose_engines()
+
+
+def open_case(engine: Engine, **overrides) -> str:
+    args = dict(
+        received=date(2026, 3, 2),
+        birth_date=date(1985, 1, 9),
+        municipality="Unna",
+        disabilities="mental",
+        benefit="supported_living",
+        at=berlin("2026-03-02T10:00"),
+        by="fm",
+    )
+    args.update(overrides)
+    return service.open_case(engine, **args)["id"]
+
+
+def outbox(engine: Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT event, recipient_role, recipient_party, dedup_key, context FROM outbox "
+                    "ORDER BY id"
+                )
+            )
+        ]
+
+
+def deadline(engine: Engine, rule: str) -> dict:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT id, status, reminder_sent_at, escalated_at FROM deadlines "
+                "WHERE rule = :r ORDER BY id DESC"
+            ),
+            {"r": rule},
+        ).first()
+    return dict(row._mapping)
+
+
+def test_before_the_reminder_day_nothing_is_sent(engine):
+    open_case(engine)
+    result = run_sweep(engine, berlin("2026-03-10T23:59"))
+    assert result == {"reminders": 0, "escalations": 0, "overdue": []}
+    assert outbox(engine) == []
+
+
+def test_a_reminder_is_written_once_when_its_day_has_come(engine):
+    open_case(engine)
+    first = run_sweep(engine, berlin("2026-03-11T00:01"))
+    assert (first["reminders"], first["escalations"]) == (1, 0)
+    rows = outbox(engine)
+    jurisdiction_id = deadline(engine, "jurisdiction")["id"]
+    assert [(r[0], r[2], r[3]) for r in rows] == [
+        (
+            "jurisdiction_reminder",
+            "lwl",
+            f"deadline:{jurisdiction_id}:reminder:jurisdiction_reminder:responsible:lwl",
+        )
+    ]
+    context = rows[0][4] if isinstance(rows[0][4], dict) else json.loads(rows[0][4])
+    assert context["rule"] == "jurisdiction"
+    assert context["due"] == "2026-03-16"
+    assert context["norm"] == "§ 14 Abs. 1 S. 1 SGB IX"
+    assert context["responsible_party"] == "lwl"
+    assert deadline(engine, "jurisdiction")["reminder_sent_at"] is not None
+    again = run_sweep(engine, berlin("2026-03-12T08:00"))
+    assert (again["reminders"], again["escalations"]) == (0, 0)
+    assert len(outbox(engine)) == 1
+
+
+def test_on_its_due_day_a_deadline_is_not_yet_missed(engine):
+    open_case(engine)
+    result = run_sweep(engine, berlin("2026-03-16T23:59"))
+    assert result["escalations"] == 0
+    assert deadline(engine, "jurisdiction")["status"] == "open"
+
+
+def test_a_deadline_past_its_due_day_is_missed_and_escalated_once(engine):
+    case_id = open_case(engine)
+    run_sweep(engine, berlin("2026-03-11T08:00"))  # the reminder first
+    result = run_sweep(engine, berlin("2026-03-17T00:00"))
+    assert result["escalations"] == 1
+    assert result["overdue"] == [
+        {
+            "case_id": case_id,
+            "rule": "jurisdiction",
+            "norm": "§ 14 Abs. 1 S. 1 SGB IX",
+            "due": "2026-03-16",
+            "days_overdue": 1,
+            "responsible_party": "lwl",
+        }
+    ]
+    row = deadline(engine, "jurisdiction")
+    assert row["status"] == "missed" and row["escalated_at"] is not None
+    escalations = [r for r in outbox(engine) if r[0] == "deadline_missed"]
+    assert {r[2] for r in escalations} == {"lwl", "lwl-leitung"}  # responsible and supervisor
+    assert all(r[3].startswith(f"deadline:{row['id']}:escalation:") for r in escalations)
+    again = run_sweep(engine, berlin("2026-03-18T09:00"))
+    assert again["escalations"] == 0
+    assert [r for r in outbox(engine) if r[0] == "deadline_missed"] == escalations
+    assert again["overdue"][0]["days_overdue"] == 2
+
+
+def test_a_deadline_overdue_before_its_reminder_went_out_gets_only_the_escalation(engine):
+    open_case(engine)
+    result = run_sweep(engine, berlin("2026-03-24T08:00"))  # both deadlines missed, no sweep ran
+    assert (result["reminders"], result["escalations"]) == (0, 2)
+    assert {r[0] for r in outbox(engine)} == {"deadline_missed"}
+
+
+def test_the_escalation_event_is_the_rules_overdue_event(engine):
+    case_id = open_case(engine)
+    service.fire(engine, case_id, "accept_jurisdiction", {}, at=berlin("2026-03-03T09:00"), by="fm")
+    service.fire(engine, case_id, "request_statement", {}, at=berlin("2026-03-03T09:30"), by="fm")
+    # statement requested Tue 03.03.2026 → due Tue 17.03.2026
+    run_sweep(engine, berlin("2026-03-18T06:00"))
+    events = {(r[0], r[2]) for r in outbox(engine)}
+    assert ("statement_overdue", "spdi") in events
+    assert ("statement_overdue", "kreis-unna-leitung") in events  # the SPDI's supervisor
+
+
+def test_escalations_are_recorded_in_the_audit_history_and_the_chain_holds(engine):
+    case_id = open_case(engine)
+    run_sweep(engine, berlin("2026-03-17T08:00"))
+    history = service.show_case(engine, case_id)["history"]
+    assert history[-1]["trigger"] == "miss_deadline"
+    assert (history[-1]["from"], history[-1]["to"], history[-1]["by"]) == (
+        "open",
+        "missed",
+        "system:sweep",
+    )
+    assert service.audit_verify(engine)["ok"] is True
+
+
+def test_notices_of_the_sweep_carry_no_health_data(engine):
+    open_case(engine, birth_date=date(1966, 6, 6), disabilities="mental,addiction")
+    run_sweep(engine, berlin("2026-03-11T08:00"))
+    run_sweep(engine, berlin("2026-03-25T08:00"))
+    text_of_outbox = json.dumps([[str(v) for v in r] for r in outbox(engine)])
+    assert outbox(engine)
+    for health in ("1966-06-06", "mental", "addiction", "seelisch", "Sucht"):
+        assert health not in text_of_outbox
+
+
+def test_the_sweep_queries_are_range_scans_of_their_indexes(engine):
+    today = date(2026, 3, 17)
+    with read_session(engine) as session:
+        conn = session.connection()
+        plans = {}
+        for name, query in (("due", overdue_query(today)), ("reminder", reminder_query(today))):
+            compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+            plans[name] = " ".join(
+                str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")
+            )
+    assert "COVERING INDEX ix_deadlines_due" in plans["due"], plans
+    assert "COVERING INDEX ix_deadlines_reminder" in plans["reminder"], plans
+
+
+def test_gpv_sweep_prints_reminders_and_escalations_as_json(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "GPV_DATA_DIR": str(tmp_path), "GPV_USER": "fm"}
+    env.pop("GPV_DATABASE_URL", None)
+    gpv = str(Path(sys.executable).with_name("gpv"))
+    engine = get_engine(f"sqlite:///{tmp_path / 'gpv.db'}")
+    try:
+        migrate(engine)
+        open_case(engine)
+    finally:
+        dispose_engines()
+    done = subprocess.run(
+        [gpv, "sweep", "--now", "2026-03-17T08:00", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["reminders"], result["escalations"]) == (0, 1)
+    assert result["overdue"][0]["rule"] == "jurisdiction"
+
+
+def test_a_sweep_with_a_naive_time_is_refused(engine):
+    with pytest.raises(ValueError):
+        run_sweep(engine, datetime(2026, 3, 17, 8, 0))
+    assert run_sweep(engine, datetime(2026, 3, 17, 8, 0, tzinfo=UTC))["reminders"] == 0
