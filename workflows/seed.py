@@ -306,8 +306,9 @@ def _sweep_until(sim: _Sim, t: datetime) -> None:
             and remind_on is not None
             and remind_on <= min(today, d["due"])
         ):
-            d["reminder_sent_at"] = _midnight(remind_on)
-            sim.sweep_notices.append((d, "reminder", d["reminder_sent_at"], remind_on))
+            sent = _midnight(remind_on)
+            d["reminder_sent_at"] = sent
+            sim.sweep_notices.append((d, "reminder", sent, remind_on))
         if d["due"] < today:
             when = _midnight(d["due"] + timedelta(days=1))
             d["status"], d["escalated_at"] = "missed", when
@@ -404,7 +405,7 @@ def simulate(plan: _Plan, case_id: str, now: datetime, agreement: Agreement, rng
         has_contact_email=plan.contact_email,
     )
     number = int(case_id.rsplit("-", 1)[1])
-    case = {
+    case: dict[str, Any] = {
         "id": case_id, "status": "", "carrier": routed.carrier, "municipality": routed.town,
         "received_on": facts.received_on, "parties": list(routed.parties),
         "is_minor": routed.is_minor, "version": 1,
