@@ -251,6 +251,7 @@ def template_variables(
         "failed_attempts": failed.get("attempts"),
         "failed_error": (str(failed.get("error") or "")[:300]) or None,
         "failed_outbox_id": failed.get("outbox_id"),
+        "failed_unconfirmed": bool(failed.get("unconfirmed")),
         "message_id": message_id,
     }
 

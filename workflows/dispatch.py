@@ -134,7 +134,9 @@ UNCONFIRMED_NOTE = (
 )
 
 
-def release_dead_claims(engine: Engine) -> dict[str, int]:
+def release_dead_claims(
+    engine: Engine, unconfirmed_rows: list[int] | None = None
+) -> dict[str, int]:
     """Clean up after a dispatcher process on this host that died (e.g. SIGKILL).
 
     - a *pending* row it had claimed was not handed over (the server drops an unfinished DATA):
@@ -142,7 +144,10 @@ def release_dead_claims(engine: Engine) -> dict[str, int]:
     - a *sent* row it had claimed but not confirmed was handed over in its last instant: it is
       not sent again (that would risk a duplicate); the row keeps a note for ``gpv outbox``.
 
-    Returns ``{"released": n, "unconfirmed": n}``.
+    Returns ``{"released": n, "unconfirmed": n}``; the ids of unconfirmed rows are appended to
+    ``unconfirmed_rows`` when given, so the caller can alert the supervisor: such a message may
+    not have arrived, and a human must check with the recipient (a lost notice can cost a legal
+    deadline).
     """
     host = socket.gethostname()[:30]
     with engine.connect() as conn:
@@ -157,6 +162,8 @@ def release_dead_claims(engine: Engine) -> dict[str, int]:
             if mine and not _pid_alive(int(pid)):
                 dead.append(claim)
     result = {"released": 0, "unconfirmed": 0}
+    if unconfirmed_rows is None:
+        unconfirmed_rows = []
     for claim in dead:
         with engine.connect().execution_options(**_WRITE) as conn, conn.begin():
             released = conn.execute(
@@ -164,13 +171,22 @@ def release_dead_claims(engine: Engine) -> dict[str, int]:
                 .where(_T.c.claimed_by == claim, _T.c.status == OutboxStatus.PENDING.value)
                 .values(claimed_at=None, claimed_by=None)
             )
-            unconfirmed = conn.execute(
-                update(_T)
-                .where(_T.c.claimed_by == claim, _T.c.status == OutboxStatus.SENT.value)
-                .values(claimed_at=None, claimed_by=None, last_error=UNCONFIRMED_NOTE)
+            unconfirmed_ids = list(
+                conn.execute(
+                    select(_T.c.id).where(
+                        _T.c.claimed_by == claim, _T.c.status == OutboxStatus.SENT.value
+                    )
+                ).scalars()
             )
+            if unconfirmed_ids:
+                conn.execute(
+                    update(_T)
+                    .where(_T.c.id.in_(unconfirmed_ids))
+                    .values(claimed_at=None, claimed_by=None, last_error=UNCONFIRMED_NOTE)
+                )
             result["released"] += released.rowcount or 0
-            result["unconfirmed"] += unconfirmed.rowcount or 0
+            result["unconfirmed"] += len(unconfirmed_ids)
+            unconfirmed_rows.extend(unconfirmed_ids)
     if result["released"] or result["unconfirmed"]:
         log.warning("outbox: nach Abbruch eines Versandlaufs: %s", result)
     return result
@@ -403,7 +419,23 @@ class Dispatcher:
                 self._queue_alert(conn, row, error, channel)
         return "failed"
 
-    def _queue_alert(self, conn: Connection, row: Any, error: str, channel: Channel | None) -> None:
+    def alert_unconfirmed(self, row_id: int) -> None:
+        """Queue one supervisor alert for a row whose hand-over was never confirmed."""
+        with self.engine.connect().execution_options(**_WRITE) as conn, conn.begin():
+            row = conn.execute(select(_T).where(_T.c.id == row_id)).one()
+            self.case(row.case_id)
+            channel = Channel(row.channel) if row.channel in Channel._value2member_map_ else None
+            self._queue_alert(conn, row, UNCONFIRMED_NOTE, channel, unconfirmed=True)
+
+    def _queue_alert(
+        self,
+        conn: Connection,
+        row: Any,
+        error: str,
+        channel: Channel | None,
+        *,
+        unconfirmed: bool = False,
+    ) -> None:
         contact = self._cases.get(row.case_id)
         if contact is None:
             log.error("outbox %s: Fall %s unbekannt, keine Meldung möglich", row.id, row.case_id)
@@ -416,6 +448,7 @@ class Dispatcher:
             "channel": channel.value if channel else None,
             "attempts": int(row.attempts),
             "error": error[:300],
+            "unconfirmed": unconfirmed,
         }
         process = context.get("process", Process.CASE.value)
         notice = NotificationEvent(
@@ -489,7 +522,10 @@ def dispatch(
     counts = {"sent": 0, "retrying": 0, "failed": 0}
     stale = now - claim_timeout
     try:
-        release_dead_claims(engine)
+        unconfirmed: list[int] = []
+        release_dead_claims(engine, unconfirmed)
+        for row_id in unconfirmed:
+            worker.alert_unconfirmed(row_id)
         while True:
             ids = _due_ids(engine, now, stale, batch_size)
             progressed = False

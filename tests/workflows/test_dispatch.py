@@ -189,9 +189,16 @@ def test_a_row_handed_over_by_a_dead_dispatcher_is_not_sent_twice(notify_engine)
     (row_id,) = _enqueue(notify_engine, case_id, "statement_requested")
     _claim(notify_engine, row_id, f"{socket.gethostname()[:30]}:{_dead_pid()}:0", status="sent")
     transport = RecordingTransport()
-    assert _run(notify_engine, transport)["sent"] == 0
+    # Only the supervisor's alert goes out: the handed-over row itself is never sent again.
+    assert _run(notify_engine, transport)["sent"] == 1
     row = _rows(notify_engine)[row_id]
     assert row["status"] == "sent" and "nicht bestätigt" in row["last_error"]
+    (alert,) = [r for r in _rows(notify_engine).values() if r["event"] == "delivery_failed"]
+    assert alert["recipient_role"] == "supervisor" and alert["status"] == "sent"
+    assert (
+        "möglicherweise nicht zugestellt"
+        in transport.messages[0].get_body(preferencelist=("plain",)).get_content()
+    )
     with notify_engine.connect() as conn:
         assert conn.execute(select(T.c.claimed_by).where(T.c.id == row_id)).scalar() is None
 
