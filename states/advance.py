@@ -161,6 +161,13 @@ def advance(
     _check_by(by)
     if snapshot.state_of(Process.CASE) is None:
         raise InputError(f"Der Fall {snapshot.facts.case_id!r} hat keinen Verfahrensstand.")
+    if berlin_date(at) < snapshot.facts.received_on:
+        # Every period of the case runs from the receipt (§ 14 Abs. 1 SGB IX, § 26 SGB X with
+        # § 187 Abs. 1 BGB); a step dated before it would put deadlines before their anchor.
+        raise InputError(
+            f"Der Zeitpunkt {berlin_date(at).isoformat()} liegt vor dem Antragseingang "
+            f"({snapshot.facts.received_on.isoformat()}); bitte ein Datum ab dem Eingang angeben."
+        )
     ctx = StepContext(
         snapshot=snapshot,
         trigger=trigger,

@@ -532,3 +532,22 @@ def test_advance_leaves_the_snapshot_as_it_was() -> None:
         Process.CONFERENCE, "scheduled", snapshot.processes[Process.CONFERENCE].data
     )
     assert snapshot.processes[Process.CONFERENCE].data["sequence"] == 0
+
+
+def test_a_step_dated_before_the_receipt_of_the_application_is_bad_input():
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from states.advance import advance
+    from states.decision import CaseFacts, CaseSnapshot, Process, ProcessInstance
+    from states.errors import InputError
+
+    snapshot = CaseSnapshot(
+        facts=CaseFacts("C-2026-000001", date(2026, 3, 2), "lwl", "unna", ("lwl",)),
+        processes={Process.CASE: ProcessInstance(Process.CASE, "received")},
+    )
+    before = datetime(2026, 3, 1, 23, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    with pytest.raises(InputError, match="vor dem Antragseingang"):
+        advance(snapshot, "accept_jurisdiction", {}, before, "fm-lwl")
+    on_the_day = datetime(2026, 3, 2, 0, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert advance(snapshot, "accept_jurisdiction", {}, on_the_day, "fm-lwl").updates
