@@ -118,7 +118,7 @@ class DeadlineSpec:
 @dataclass(frozen=True)
 class DeadlineClosure:
     rule: str
-    status: DeadlineStatus  # MET or CANCELLED (re-anchoring closes as CANCELLED and opens anew)
+    status: DeadlineStatus  # MET, MISSED (done after the due date) or CANCELLED (re-anchoring)
     reason: str = ""
 
 

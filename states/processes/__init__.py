@@ -205,9 +205,17 @@ def close_if_open(
     ctx: StepContext, effects: Effects, rule: str, status: DeadlineStatus, reason: str = ""
 ) -> None:
     """Close the open deadline of ``rule`` (a deadline that is not open, e.g. already missed, is
-    left alone)."""
-    if open_deadline_of(ctx, rule) is not None:
-        effects.deadlines_close.append(DeadlineClosure(rule=rule, status=status, reason=reason))
+    left alone).
+
+    A step done after the period ended does not meet it: the period ends at 24:00 of its last day
+    (§ 26 SGB X with § 188 BGB), so a closure as MET on a later day is recorded as MISSED."""
+    deadline = open_deadline_of(ctx, rule)
+    if deadline is None:
+        return
+    if status is DeadlineStatus.MET and ctx.today > deadline.due:
+        status = DeadlineStatus.MISSED
+        reason = reason or f"erledigt am {ctx.today.isoformat()}, nach Fristende {deadline.due}"
+    effects.deadlines_close.append(DeadlineClosure(rule=rule, status=status, reason=reason))
 
 
 def responsible_party(ctx: StepContext, responsible: str) -> str:

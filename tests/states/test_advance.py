@@ -551,3 +551,35 @@ def test_a_step_dated_before_the_receipt_of_the_application_is_bad_input():
         advance(snapshot, "accept_jurisdiction", {}, before, "fm-lwl")
     on_the_day = datetime(2026, 3, 2, 0, 30, tzinfo=ZoneInfo("Europe/Berlin"))
     assert advance(snapshot, "accept_jurisdiction", {}, on_the_day, "fm-lwl").updates
+
+
+def test_a_step_done_after_its_period_ended_records_the_deadline_as_missed_not_met():
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from states.advance import advance
+    from states.decision import (
+        CaseFacts,
+        CaseSnapshot,
+        DeadlineStatus,
+        OpenDeadline,
+        Process,
+        ProcessInstance,
+    )
+
+    berlin = ZoneInfo("Europe/Berlin")
+    # Received Thu 11.12.2025: the § 14 Abs. 1 period ends Mon 29.12.2025 (holidays, weekend).
+    snapshot = CaseSnapshot(
+        facts=CaseFacts("C-2025-000007", date(2025, 12, 11), "lwl", "unna", ("lwl",)),
+        processes={Process.CASE: ProcessInstance(Process.CASE, "received")},
+        deadlines=(OpenDeadline("jurisdiction", date(2025, 12, 11), date(2025, 12, 29)),),
+    )
+    in_time = advance(
+        snapshot, "accept_jurisdiction", {}, datetime(2025, 12, 29, 23, 0, tzinfo=berlin), "fm"
+    )
+    assert [c.status for c in in_time.deadlines_close] == [DeadlineStatus.MET]
+    late = advance(
+        snapshot, "accept_jurisdiction", {}, datetime(2025, 12, 30, 8, 0, tzinfo=berlin), "fm"
+    )
+    (closure,) = late.deadlines_close
+    assert closure.status is DeadlineStatus.MISSED and "2025-12-29" in closure.reason
