@@ -106,14 +106,18 @@ def deploy_to_pool(
     names: Iterable[str] = ("fire-trigger",),
     source: Path | str = PROJECT_ROOT,
     schedules: bool = True,
+    python: str = sys.executable,
     job_variables: Mapping[str, Any] | None = None,
 ) -> dict[str, UUID]:
     """Register (upsert) the named deployments on the work pool ``pool``; name → deployment id.
 
-    ``source`` is the project folder as the *workers* see it (same path on every worker machine;
-    in a container image, where the image has the project). With ``schedules`` the sweep, dispatch
-    and report deployments get ``gpv run``'s intervals. When both ``sweep-deadlines`` and
-    ``alert-supervisor`` are deployed, the alert automation of ``gpv run`` is set up as well.
+    ``source`` is the project folder and ``python`` the interpreter (with gpv installed) as the
+    *workers* see them: the same paths on every worker machine. Each run is started as
+    ``<python> -m prefect.engine``; naming the command skips the process worker's default
+    "workspace supervisor" process, measured at about 3 times the CPU per run (docs/scale-out.md).
+    With ``schedules`` the sweep, dispatch and report deployments get ``gpv run``'s intervals.
+    When both ``sweep-deadlines`` and ``alert-supervisor`` are deployed, the alert automation of
+    ``gpv run`` is set up as well.
     """
     from prefect import flow as prefect_flow
 
@@ -131,11 +135,12 @@ def deploy_to_pool(
     ids: dict[str, UUID] = {}
     for name in chosen:
         entrypoint, interval = FLOW_ENTRYPOINTS[name]
-        loaded = prefect_flow.from_source(source=str(root), entrypoint=entrypoint)
-        deployment = loaded.to_deployment(
+        # Called from sync code these return values, not coroutines (Prefect's sync/async dual).
+        loaded: Any = prefect_flow.from_source(source=str(root), entrypoint=entrypoint)
+        deployment: Any = loaded.to_deployment(
             name=name,
             work_pool_name=pool,
-            job_variables=dict(job_variables or {}),
+            job_variables={"command": f"{python} -m prefect.engine", **(job_variables or {})},
             interval=interval if schedules else None,
             tags=["gpv", f"pool:{pool}"],
             description=f"gpv: {name} über den Work-Pool {pool}",
@@ -377,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--all", action="store_true", help="alle fünf Bereitstellungen (sonst nur fire-trigger)"
     )
     deploy.add_argument("--source", default=str(PROJECT_ROOT), help="Projektordner der Worker")
+    deploy.add_argument("--python", default=sys.executable, help="Python der Worker (mit gpv)")
     deploy.add_argument("--no-schedules", action="store_true")
     workers = sub.add_parser("workers", help="N Worker starten, bis Strg+C oder SIGTERM.")
     workers.add_argument("--pool", default=DEFAULT_POOL)
@@ -389,7 +395,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "deploy":
             names = list(FLOW_ENTRYPOINTS) if args.all else ["fire-trigger"]
             ids = deploy_to_pool(
-                args.pool, names=names, source=args.source, schedules=not args.no_schedules
+                args.pool,
+                names=names,
+                source=args.source,
+                schedules=not args.no_schedules,
+                python=args.python,
             )
             for name, deployment_id in ids.items():
                 print(f"{name}/{name} → Work-Pool {args.pool} ({deployment_id})")
