@@ -1,9 +1,10 @@
 """The contract between the pure rules and the shell: what a step is given and what it decides.
 
-``states.advance(snapshot, trigger, params, at, by)`` takes a :class:`CaseSnapshot` (plain values the
-store loaded), and returns a :class:`Decision` that the store persists in ONE transaction, or raises a
-:class:`states.errors.GpvError`. Nothing here touches a database, a clock or a network: ``at`` is
-always a parameter (timezone-aware), and legal dates are calendar dates in Europe/Berlin.
+``states.advance(snapshot, trigger, params, at, by)`` takes a :class:`CaseSnapshot` (plain values
+the store loaded), and returns a :class:`Decision` that the store persists in ONE transaction, or
+raises a :class:`states.errors.GpvError`. Nothing here touches a database, a clock or a network:
+``at`` is always a parameter (timezone-aware), and legal dates are calendar dates in
+Europe/Berlin.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class CaseFacts:
 class ProcessInstance:
     """The current (latest) instance of one process of a case.
 
-    ``state`` is the Enum value (a plain string); ``data`` holds plain values the process keeps, e.g.
+    ``state`` is the Enum value (a plain string); ``data`` holds plain values the process keeps,
+    e.g.
     for a conference ``{"scheduled_at": "2026-04-15T10:00:00+02:00", "location": "Kreishaus Unna",
     "sequence": 0, "uid": "..."}``.
     """

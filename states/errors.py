@@ -30,7 +30,7 @@ class InputError(GpvError):
 
 
 class ConfigError(InputError):
-    """An invalid data or configuration file; the message names the file, the key and the problem."""
+    """An invalid data or configuration file; the message names file, key and problem."""
 
 
 class NotFoundError(InputError):

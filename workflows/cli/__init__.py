@@ -1,8 +1,8 @@
 """The ``gpv`` command line.
 
-Each command group lives in its own module and registers itself on the one Typer app. Errors from the
-one error tree (:mod:`states.errors`) become a one-line message on stderr and the exit code of their
-branch (2 bad input, 3 refused); no traceback ever reaches the user.
+Each command group lives in its own module and registers itself on the one Typer app. Errors
+from the one error tree (:mod:`states.errors`) become a one-line message on stderr and the exit
+code of their branch (2 bad input, 3 refused); no traceback ever reaches the user.
 """
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ from collections.abc import Sequence
 
 import typer
 
-# typer 0.29 vendors its own copy of click and raises that copy's exceptions (plus its own Abort
-# and Exit); older releases raise click's. Catch whichever this installation raises.
-try:
-    from typer._click.exceptions import ClickException, UsageError
-    from typer.exceptions import Abort, Exit
-except ImportError:  # pragma: no cover - typer without a vendored click
-    from click.exceptions import Abort, ClickException, Exit, UsageError
+# typer >= 0.29 vendors its own copy of click and raises that copy's exceptions (plus its own
+# Abort and Exit), not click's.
+from typer._click.exceptions import ClickException, UsageError
+from typer.exceptions import Abort, Exit
 
 from states.errors import GpvError
 
