@@ -120,3 +120,43 @@ def test_a_letter_carries_no_calendar_file():
     )  # fmt: skip
     assert msg.attachments == ()
     assert "Kalender" not in msg.text
+
+
+# The engine's own alarm (workflows/alerts.py) is no case notice and not in the policy: its
+# variables are pinned here as workflows.alerts.alert_variables builds them.
+ENGINE_ALERT = {
+    "recipient_name": "LWL – Teamleitung Fallmanagement",
+    "run_name": "sweep-deadlines-quiet-otter",
+    "run_id": "0f9b8d3c-1c2e-4a5b-9d7e-3f2a1b0c9d8e",
+    "state": "Failed",
+    "state_text": "ist fehlgeschlagen",
+    "at": "Sonntag, 5. April 2026, 01:30 Uhr",
+    "reason": "Fristenprüfung ausgefallen",
+    "dashboard_url": "http://127.0.0.1:4200",
+    "run_url": "http://127.0.0.1:4200/runs/flow-run/0f9b8d3c-1c2e-4a5b-9d7e-3f2a1b0c9d8e",
+    "message_id": "<engine-alert-5d41402abc4b2a76@gpv.lwl.example>",
+}
+
+
+def test_the_engine_alert_matches_its_golden_file():
+    from notifications.rendering import subjects
+
+    env = environment()
+    subject = env.from_string(subjects()["engine_alert"]).render(ENGINE_ALERT)
+    outputs = {
+        "engine_alert.txt": f"Betreff: {subject}\n\n"
+        + env.get_template("engine_alert.txt.j2").render(ENGINE_ALERT),
+        "engine_alert.html": env.get_template("engine_alert.html.j2").render(ENGINE_ALERT),
+    }
+    for name, content in outputs.items():
+        path = GOLDEN / name
+        if UPDATE:
+            path.write_text(content, encoding="utf-8", newline="")
+        assert path.exists(), f"golden file {name} missing; run with GPV_UPDATE_GOLDEN=1"
+        assert content == path.read_bytes().decode("utf-8"), name
+
+
+def test_the_engine_alert_needs_every_variable_it_names():
+    incomplete = {k: v for k, v in ENGINE_ALERT.items() if k != "run_name"}
+    with pytest.raises(UndefinedError):
+        environment().get_template("engine_alert.txt.j2").render(incomplete)
