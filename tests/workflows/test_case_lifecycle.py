@@ -83,7 +83,8 @@ def test_a_case_goes_from_opening_through_every_stage_to_decision_and_review(env
         ("decision", "2026-03-23", "cancelled"),  # re-anchored by the statement (§ 14 Abs. 2 S. 3)
         ("statement", "2026-03-19", "met"),
     ]
-    assert ("decision", "2026-03-31", "met") in deadlines  # 2 weeks after Tue 17.03.2026
+    # 2 weeks after Tue 17.03.2026; the Bescheid came on 10.04., after the period ended: missed.
+    assert ("decision", "2026-03-31", "missed") in deadlines
     # Bescheid Fri 10.04.2026 → review two years on, internal due day the last working day before
     # Mon 10.04.2028 at the latest; reviewed early, a new Bescheid opens the next review.
     reviews = [d for d in deadlines if d[0] == "review"]
