@@ -1,40 +1,54 @@
 """Benchmark of the case store at scale: seed, sweep, fire, and the floor, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/bench_store.py                       # 1k, 10k, 100k on both backends
-    .venv/bin/python bench/bench_store.py --sizes 1000,10000 --backends sqlite
-    .venv/bin/python bench/bench_store.py --explain --json-out /tmp/bench.json
+    .venv/bin/python bench/bench_store.py                       # the full run (see --points)
+    .venv/bin/python bench/bench_store.py --points 1000,10000 --backends sqlite   # a quick run
+    .venv/bin/python bench/bench_store.py --explain --before --json-out /tmp/bench.json
 
-For each backend and size, in a fresh database: seed ``N`` cases (``workflows.seed``) as of
-:data:`NOW`, then measure
+A *point* is ``N`` or ``N:profile`` (``workflows.seed_plans.PROFILES``: ``realistic``, the default,
+about 1 open deadline per case and a backlog of missed ones; ``peak``, ~2.9 open deadlines per case,
+every case received in the last two weeks). The default points are 1k, 10k and 100k cases in both
+profiles. For each backend and point, in a fresh database: seed ``N`` cases (``workflows.seed``) as
+of :data:`NOW`, then measure
 
 - the **floor**: the sweep's two indexed queries (same WHERE clauses as
   ``workflows.sweep.overdue_query`` / ``reminder_query``) executed directly as SQL strings;
 - ``run_sweep`` with **nothing to do** (``now`` = the seed's ``now``; the seed replayed every
-  sweep up to then), median of ``--repeat`` runs, and its third part, the overdue list it returns;
+  sweep up to then), median of ``--repeat`` runs;
+- ``overdue_report``, the bounded list of what is overdue (500 most overdue + the total count)
+  that ``gpv sweep`` and the ``overdue-deadlines`` artifact show, median of ``--repeat`` runs;
 - ``fire`` of a cheap trigger (``accept_jurisdiction`` on random cases in ``received``), median and
   90th percentile of ``--fires`` calls (each call includes the ``show`` the service returns);
 - ``run_sweep`` with a **realistic batch**: the next morning (``NOW`` + 1 day), when the day's
-  reminders are due and the deadlines that ended yesterday are overdue; run once, then again idle.
+  reminders are due and the deadlines that ended yesterday are overdue; run once (with the longest
+  single write transaction of it), then again idle.
 
-Ratios are taken within the same run (the machine is shared and noisy): sweep / floor, and fire at
-``N`` / fire at the smallest size of the same backend. PostgreSQL: 127.0.0.1:5432, user postgres,
-trust auth (``GPV_BENCH_PG`` overrides the admin conninfo); the benchmark creates its own database
-and drops it afterwards. After seeding PostgreSQL gets ``ANALYZE`` (what autovacuum would do soon
-after a bulk load); SQLite is left as gpv leaves it (no ``ANALYZE``). No assertions on timings.
+With ``--before`` the same is measured for the sweep as it was before the scale fixes
+(``bench/legacy_sweep.py``): its idle run (which built the full overdue list every time) on the
+same database, and its batch on a copy of the database taken before the batch.
+
+Ratios are taken within the same run (the machine is shared and noisy): sweep / floor, and sweep
+and fire at ``N`` / at 1,000 cases of the same backend and profile. PostgreSQL: 127.0.0.1:5432,
+user postgres, trust auth (``GPV_BENCH_PG`` overrides the admin conninfo); the benchmark creates its
+own databases and drops them afterwards. After seeding PostgreSQL gets ``ANALYZE`` (what autovacuum
+would do soon after a bulk load); SQLite is left as gpv leaves it (no ``ANALYZE``). No assertions
+on timings. Each finished point is printed (JSON, stderr) and, with ``--json-out``, saved at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,12 +58,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import legacy_sweep
+
+import workflows.sweep
 from states.deadlines import berlin_date
-from workflows import service
+from workflows import db, service
 from workflows.db import dispose_engines, get_engine, migrate
 from workflows.seed import seed
-from workflows.sweep import run_sweep
+from workflows.sweep import OVERDUE_LIMIT, overdue_report, run_sweep
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=BERLIN)  # a Monday
@@ -57,6 +75,7 @@ NEXT_MORNING = NOW + timedelta(days=1)
 PG_ADMIN = os.environ.get(
     "GPV_BENCH_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 )
+DEFAULT_POINTS = "1000,1000:peak,10000,10000:peak,100000:peak,100000"
 
 #: The sweep's two queries as plain SQL: the same WHERE clauses as workflows.sweep.
 OVERDUE_SQL = (
@@ -66,10 +85,17 @@ REMINDER_SQL = (
     "SELECT id FROM deadlines WHERE status = 'open' AND reminder_sent_at IS NULL "
     "AND remind_on <= {p}"
 )
-#: The overdue list every sweep also returns (workflows.sweep.overdue_list).
+#: What overdue_report reads: the most overdue outstanding deadlines, bounded, and their count.
+OUTSTANDING_WHERE = "WHERE status = 'missed' AND closed_at IS NULL"
+OVERDUE_PAGE_SQL = (
+    "SELECT id, case_id, rule, norm, process, due, responsible_party FROM deadlines "
+    f"{OUTSTANDING_WHERE} ORDER BY closed_at, due, id LIMIT {OVERDUE_LIMIT}"
+)
+OVERDUE_COUNT_SQL = f"SELECT count(*) FROM deadlines {OUTSTANDING_WHERE}"
+#: What every sweep read before the fix (legacy_sweep.overdue_list): the whole backlog.
 OVERDUE_LIST_SQL = (
     "SELECT id, case_id, rule, norm, process, due, responsible_party FROM deadlines "
-    "WHERE status = 'missed' AND closed_at IS NULL ORDER BY due, id"
+    f"{OUTSTANDING_WHERE} ORDER BY due, id"
 )
 
 
@@ -86,29 +112,69 @@ def _median_ms(fn: Any, repeat: int) -> float:
     return _ms(statistics.median(times))
 
 
+class WriteTimer:
+    """Times every write transaction of a sweep (patched into the sweep modules' write_session):
+    the longest one is how long a ``fire`` may have to wait for the write lock on SQLite."""
+
+    def __init__(self) -> None:
+        self.durations: list[float] = []
+
+    @contextlib.contextmanager
+    def session(self, engine: Engine) -> Iterator[Any]:
+        t = time.perf_counter()
+        with db.write_session(engine) as session:
+            yield session
+        self.durations.append(time.perf_counter() - t)
+
+    @contextlib.contextmanager
+    def patched(self, module: Any) -> Iterator[WriteTimer]:
+        original = module.write_session
+        module.write_session = self.session
+        try:
+            yield self
+        finally:
+            module.write_session = original
+
+
 # --------------------------------------------------------------------------------------------------
 # Databases
 
 
 class Database:
-    """A fresh database of one backend; ``close`` removes it."""
+    """A fresh database of one backend (or a copy of one); ``close`` removes it."""
 
-    def __init__(self, backend: str) -> None:
+    def __init__(self, backend: str, *, copy_of: Database | None = None) -> None:
         self.backend = backend
         if backend == "sqlite":
             self._dir = tempfile.TemporaryDirectory(prefix="gpv-bench-")
-            self.url = f"sqlite:///{self._dir.name}/gpv.db"
+            path = f"{self._dir.name}/gpv.db"
+            if copy_of is not None:
+                src = sqlite3.connect(copy_of.url.removeprefix("sqlite:///"))
+                dst = sqlite3.connect(path)
+                with dst:
+                    src.backup(dst)
+                src.close()
+                dst.close()
+            self.url = f"sqlite:///{path}"
         elif backend == "postgres":
             import psycopg
 
             self.name = f"gpv_bench_{uuid.uuid4().hex[:10]}"
+            template = f' TEMPLATE "{copy_of.name}"' if copy_of is not None else ""
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{self.name}"')
+                conn.execute(f'CREATE DATABASE "{self.name}"{template}')
             self.url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.name}"
         else:
             raise SystemExit(f"unknown backend {backend!r} (sqlite, postgres)")
         self.engine = get_engine(self.url)
         migrate(self.engine)
+
+    def copy(self) -> Database:
+        """A copy of this database as it is now (closes this one's connections first)."""
+        dispose_engines()
+        copied = Database(self.backend, copy_of=self)
+        self.engine = get_engine(self.url)
+        return copied
 
     def close(self) -> None:
         dispose_engines()
@@ -140,15 +206,16 @@ def floor(engine: Engine, when: datetime) -> int:
     return len(overdue) + len(reminders)
 
 
-def overdue_list_rows(engine: Engine) -> int:
+def raw_rows(engine: Engine, sql: str) -> int:
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(OVERDUE_LIST_SQL).fetchall()
+        rows = conn.exec_driver_sql(sql).fetchall()
         conn.rollback()
     return len(rows)
 
 
 def explain(engine: Engine, when: datetime) -> dict[str, str]:
-    """EXPLAIN QUERY PLAN (SQLite) / EXPLAIN ANALYZE (PostgreSQL) of the sweep's queries."""
+    """EXPLAIN QUERY PLAN (SQLite) / EXPLAIN ANALYZE (PostgreSQL) of the sweep's queries and of
+    the overdue report's two."""
     p, today = _param(engine), _today(engine, when)
     prefix = (
         "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)"
@@ -160,7 +227,8 @@ def explain(engine: Engine, when: datetime) -> dict[str, str]:
         for name, sql in (
             ("overdue", OVERDUE_SQL.format(p=p)),
             ("reminder", REMINDER_SQL.format(p=p)),
-            ("overdue_list", OVERDUE_LIST_SQL),
+            ("overdue report page", OVERDUE_PAGE_SQL),
+            ("overdue report count", OVERDUE_COUNT_SQL),
         ):
             rows = conn.exec_driver_sql(f"{prefix} {sql}", {"today": today}).fetchall()
             out[name] = "\n".join(" | ".join(str(c) for c in row) for row in rows)
@@ -179,13 +247,35 @@ def _count(engine: Engine, sql: str) -> int:
 # One measurement
 
 
-def measure(backend: str, size: int, *, fires: int, repeat: int, want_explain: bool) -> dict:
-    db = Database(backend)
-    engine = db.engine
-    try:
-        print(f"[{backend} {size}] seeding …", file=sys.stderr, flush=True)
+def _batch(row: dict, prefix: str, module: Any, engine: Engine) -> None:
+    """Run ``module.run_sweep`` once for the next morning; record time, counts, longest write."""
+    timer = WriteTimer()
+    with timer.patched(module):
         t = time.perf_counter()
-        seeded = seed(engine, cases=size, now=NOW)
+        batch = module.run_sweep(engine, NEXT_MORNING)
+        elapsed = time.perf_counter() - t
+    done = batch["reminders"] + batch["escalations"]
+    row[f"{prefix}batch_ms"] = _ms(elapsed)
+    row[f"{prefix}batch_items"] = done
+    row[f"{prefix}batch_ms_per_item"] = round(_ms(elapsed) / done, 3) if done else None
+    row[f"{prefix}batch_transactions"] = len(timer.durations)
+    row[f"{prefix}batch_longest_tx_ms"] = _ms(max(timer.durations, default=0.0))
+    row[f"{prefix}batch_reminders"] = batch["reminders"]
+    row[f"{prefix}batch_escalations"] = batch["escalations"]
+
+
+def measure(
+    backend: str, size: int, profile: str, *, fires: int, repeat: int, want_explain: bool,
+    before: bool,
+) -> dict:  # fmt: skip
+    db_ = Database(backend)
+    engine = db_.engine
+    label = f"[{backend} {size} {profile}]"
+    copy: Database | None = None
+    try:
+        print(f"{label} seeding …", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        seeded = seed(engine, cases=size, now=NOW, profile=profile)
         seed_s = time.perf_counter() - t
         if backend == "postgres":
             with engine.connect() as conn:
@@ -193,6 +283,7 @@ def measure(backend: str, size: int, *, fires: int, repeat: int, want_explain: b
         row: dict[str, Any] = {
             "backend": backend,
             "cases": size,
+            "profile": profile,
             "seed_s": round(seed_s, 1),
             "deadline_rows": _count(engine, "SELECT count(*) FROM deadlines"),
             "open_deadlines": _count(
@@ -201,16 +292,27 @@ def measure(backend: str, size: int, *, fires: int, repeat: int, want_explain: b
             "audit_entries": seeded["audit_entries"],
             "outbox_rows": seeded["outbox"],
         }
-        print(f"[{backend} {size}] seeded in {seed_s:.1f} s; idle sweep …", file=sys.stderr)
+        print(f"{label} seeded in {seed_s:.1f} s; idle sweep …", file=sys.stderr, flush=True)
 
         idle = run_sweep(engine, NOW)
-        assert idle["reminders"] == 0 and idle["escalations"] == 0, idle  # seed swept up to NOW
-        row["overdue_listed"] = len(idle["overdue"])
+        assert idle == {"reminders": 0, "escalations": 0}, idle  # the seed swept up to NOW
+        report = overdue_report(engine, NOW)
+        row["overdue_total"] = report["overdue_total"]
+        row["overdue_listed"] = len(report["overdue"])
         row["floor_idle_ms"] = _median_ms(lambda: floor(engine, NOW), repeat)
-        row["overdue_list_ms"] = _median_ms(lambda: overdue_list_rows(engine), repeat)
         row["sweep_idle_ms"] = _median_ms(lambda: run_sweep(engine, NOW), repeat)
+        row["report_ms"] = _median_ms(lambda: overdue_report(engine, NOW), repeat)
+        row["report_page_sql_ms"] = _median_ms(lambda: raw_rows(engine, OVERDUE_PAGE_SQL), repeat)
+        row["report_count_sql_ms"] = _median_ms(lambda: raw_rows(engine, OVERDUE_COUNT_SQL), repeat)
+        if before:
+            row["before_sweep_idle_ms"] = _median_ms(
+                lambda: legacy_sweep.run_sweep(engine, NOW), repeat
+            )
+            row["before_overdue_list_sql_ms"] = _median_ms(
+                lambda: raw_rows(engine, OVERDUE_LIST_SQL), repeat
+            )
 
-        print(f"[{backend} {size}] fire …", file=sys.stderr, flush=True)
+        print(f"{label} fire …", file=sys.stderr, flush=True)
         with engine.connect() as conn:
             received = [
                 r[0]
@@ -228,23 +330,26 @@ def measure(backend: str, size: int, *, fires: int, repeat: int, want_explain: b
         row["fire_median_ms"] = _ms(statistics.median(times))
         row["fire_p90_ms"] = _ms(sorted(times)[int(0.9 * (len(times) - 1))])
 
-        print(f"[{backend} {size}] batch sweep …", file=sys.stderr, flush=True)
+        print(f"{label} batch sweep …", file=sys.stderr, flush=True)
         row["batch_rows"] = floor(engine, NEXT_MORNING)
         row["floor_batch_ms"] = _median_ms(lambda: floor(engine, NEXT_MORNING), repeat)
         if want_explain:
             row["explain"] = explain(engine, NEXT_MORNING)
-        t = time.perf_counter()
-        batch = run_sweep(engine, NEXT_MORNING)
-        row["sweep_batch_ms"] = _ms(time.perf_counter() - t)
-        row["batch_reminders"] = batch["reminders"]
-        row["batch_escalations"] = batch["escalations"]
-        done = batch["reminders"] + batch["escalations"]
-        row["batch_ms_per_item"] = round(row["sweep_batch_ms"] / done, 2) if done else None
+        if before:
+            copy = db_.copy()
+            engine = db_.engine
+        _batch(row, "", workflows.sweep, engine)
         row["sweep_idle_after_ms"] = _median_ms(lambda: run_sweep(engine, NEXT_MORNING), repeat)
         row["floor_idle_after_ms"] = _median_ms(lambda: floor(engine, NEXT_MORNING), repeat)
+        if copy is not None:
+            print(f"{label} batch sweep as before the fixes …", file=sys.stderr, flush=True)
+            _batch(row, "before_", legacy_sweep, copy.engine)
+            assert row["before_batch_items"] == row["batch_items"], row
         return row
     finally:
-        db.close()
+        if copy is not None:
+            copy.close()
+        db_.close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -257,28 +362,51 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.1f}×"
 
 
+def _n(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
 def markdown(rows: list[dict]) -> str:
-    base = {}
+    base: dict[tuple[str, str], dict] = {}
     for r in rows:
-        base.setdefault(r["backend"], r["fire_median_ms"])
-    head = (
-        "| backend | cases | open deadlines / rows | seed s | floor idle ms | sweep idle ms "
-        "| sweep/floor | of which overdue list ms (rows) | batch: reminders + escalations "
-        "| floor batch ms | sweep batch ms (per item) | fire median ms (p90) | fire vs. smallest |"
-    )
-    lines = [head, "|" + "---|" * 13]
+        if r["cases"] == min(x["cases"] for x in rows if x["backend"] == r["backend"]):
+            base.setdefault((r["backend"], r["profile"]), r)
+    idle = [
+        "| backend | cases | profile | open deadlines / rows | missed, outstanding | seed s "
+        "| floor idle ms | sweep idle ms | sweep/floor | sweep vs. smallest "
+        "| before: sweep idle ms | overdue report ms (listed) | fire median ms (p90) "
+        "| fire vs. smallest |",
+        "|" + "---|" * 14,
+    ]
+    batch = [
+        "| backend | cases | profile | reminders + escalations | floor batch ms "
+        "| sweep batch ms (per item) | longest tx ms (of n) | before: batch ms (per item) "
+        "| before: longest tx ms | speed-up | idle after ms (floor) |",
+        "|" + "---|" * 11,
+    ]
     for r in rows:
-        lines.append(
-            f"| {r['backend']} | {r['cases']:,} | {r['open_deadlines']:,} / {r['deadline_rows']:,} "
+        b = base.get((r["backend"], r["profile"]), r)
+        head = f"| {r['backend']} | {r['cases']:,} | {r['profile']} "
+        idle.append(
+            head + f"| {r['open_deadlines']:,} / {r['deadline_rows']:,} | {r['overdue_total']:,} "
             f"| {r['seed_s']} | {r['floor_idle_ms']} | {r['sweep_idle_ms']} "
             f"| {_ratio(r['sweep_idle_ms'], r['floor_idle_ms'])} "
-            f"| {r['overdue_list_ms']} ({r['overdue_listed']:,}) "
-            f"| {r['batch_reminders']} + {r['batch_escalations']} | {r['floor_batch_ms']} "
-            f"| {r['sweep_batch_ms']} ({r['batch_ms_per_item']}) "
+            f"| {_ratio(r['sweep_idle_ms'], b['sweep_idle_ms'])} "
+            f"| {r.get('before_sweep_idle_ms', '–')} "
+            f"| {r['report_ms']} ({r['overdue_listed']:,}) "
             f"| {r['fire_median_ms']} ({r['fire_p90_ms']}) "
-            f"| {_ratio(r['fire_median_ms'], base[r['backend']])} |"
+            f"| {_ratio(r['fire_median_ms'], b['fire_median_ms'])} |"
         )
-    return "\n".join(lines)
+        batch.append(
+            head + f"| {r['batch_reminders']:,} + {r['batch_escalations']:,} "
+            f"| {r['floor_batch_ms']} | {r['batch_ms']} ({r['batch_ms_per_item']}) "
+            f"| {r['batch_longest_tx_ms']} ({r['batch_transactions']}) "
+            f"| {_n(r.get('before_batch_ms', '–'))} ({r.get('before_batch_ms_per_item', '–')}) "
+            f"| {r.get('before_batch_longest_tx_ms', '–')} "
+            f"| {_ratio(r.get('before_batch_ms'), r['batch_ms'])} "
+            f"| {r['sweep_idle_after_ms']} ({r['floor_idle_after_ms']}) |"
+        )
+    return "\n".join(idle) + "\n\n" + "\n".join(batch)
 
 
 def machine() -> str:
@@ -290,39 +418,47 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import sqlite3
-
     return (
         f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}"
     )
 
 
+def _points(spec: str) -> list[tuple[int, str]]:
+    out = []
+    for item in spec.split(","):
+        if item.strip():
+            size, _, profile = item.strip().partition(":")
+            out.append((int(size), profile or "realistic"))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--points", default=DEFAULT_POINTS, help="N or N:profile, comma-separated")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--fires", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=7, help="runs per median (sweep, floor)")
     parser.add_argument("--explain", action="store_true", help="query plans at the largest size")
+    parser.add_argument("--before", action="store_true", help="also the sweep before the fixes")
     parser.add_argument("--json-out", type=Path, help="also write all figures as JSON here")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    points = _points(args.points)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    rows = []
+    largest = max(size for size, _ in points)
+    rows: list[dict] = []
     started = time.perf_counter()
     for backend in backends:
-        for size in sizes:
+        for size, profile in points:
             row = measure(
-                backend,
-                size,
-                fires=args.fires,
-                repeat=args.repeat,
-                want_explain=args.explain and size == max(sizes),
-            )
+                backend, size, profile, fires=args.fires, repeat=args.repeat,
+                want_explain=args.explain and size == largest, before=args.before,
+            )  # fmt: skip
             rows.append(row)
             brief = {k: v for k, v in row.items() if k != "explain"}
             print(json.dumps(brief), file=sys.stderr, flush=True)
+            if args.json_out:
+                args.json_out.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
     print(f"Machine: {machine()}")
     print(f"Command: bench/bench_store.py {' '.join(argv if argv is not None else sys.argv[1:])}")
     print(f"Seed now: {NOW.isoformat()}; batch sweep at {NEXT_MORNING.isoformat()}")
@@ -330,9 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(rows))
     for r in rows:
         for name, plan in (r.get("explain") or {}).items():
-            print(f"\n{r['backend']} {r['cases']:,}: plan of the {name} query\n{plan}")
-    if args.json_out:
-        args.json_out.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+            print(
+                f"\n{r['backend']} {r['cases']:,} {r['profile']}: plan of the {name} query\n{plan}"
+            )
     return 0
 
 

@@ -144,11 +144,20 @@ def deliver_outbox(now_iso: str | None = None) -> dict[str, Any]:
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_not_a_domain_error)
-def sweep(now_iso: str | None = None) -> dict[str, Any]:
-    """The store's sweep: reminders and escalations to the outbox, each at most once."""
+def sweep(now_iso: str | None = None) -> dict[str, int]:
+    """The store's sweep: reminders and escalations to the outbox, each at most once. Returns the
+    two counts only (its cost follows what is due, not the backlog of missed deadlines)."""
     from workflows.sweep import run_sweep
 
     return dict(run_sweep(_engine(), _now(now_iso)))
+
+
+@task(retries=2, retry_delay_seconds=[1, 5])
+def read_overdue(now_iso: str | None = None) -> dict[str, Any]:
+    """What is overdue now, bounded: the most overdue deadlines and the total (no side effect)."""
+    from workflows.sweep import overdue_report
+
+    return overdue_report(_engine(), _now(now_iso))
 
 
 @task(retries=2, retry_delay_seconds=[1, 5])
@@ -169,6 +178,18 @@ def publish_markdown(key: str, markdown: str, description: str) -> str:
 def read_report(name: str, now_iso: str | None = None) -> list[dict[str, Any]]:
     """One read query of :mod:`workflows.reports` (no side effect)."""
     return reports.REPORTS[name].query(_engine(), _now(now_iso))
+
+
+@task(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=_not_a_domain_error)
+def email_alert(reason: str, run_name: str, run_id: str, event: str, now_iso: str) -> list[str]:
+    """E-mail the engine alert to every supervisor of the agreement (configured transport).
+    Safe to repeat: the Message-IDs derive from the alert (run id + event), so a retry sends the
+    same messages again, never different ones. Returns the supervisors' party ids."""
+    from workflows.alerts import send_engine_alert
+
+    return send_engine_alert(
+        reason=reason, run_name=run_name, run_id=run_id, event=event, now=_now(now_iso)
+    )
 
 
 # --------------------------------------------------------------------------------------- flows
@@ -208,18 +229,22 @@ async def fire_trigger(
 
 @flow(name=SWEEP_FLOW)
 async def sweep_deadlines(now_iso: str | None = None) -> dict[str, Any]:
-    """Sweep the deadlines and publish the table artifact ``overdue-deadlines``."""
+    """Sweep the deadlines, then publish the table artifact ``overdue-deadlines`` (the most
+    overdue deadlines still outstanding, at most ``workflows.sweep.OVERDUE_LIMIT``, and their
+    total in the description). Returns the counts: reminders, escalations, overdue (total)."""
     result = sweep(now_iso)
-    overdue = list(result.get("overdue", []))
+    overdue = read_overdue(now_iso)
+    listed = list(overdue.get("overdue", []))
+    total = int(overdue.get("overdue_total", len(listed)))
     publish_table(
         OVERDUE_KEY,
-        reports.overdue_rows(overdue),
-        f"Überfällige Fristen, Stand {_now(now_iso):%Y-%m-%d %H:%M} UTC",
+        reports.overdue_rows(listed),
+        reports.overdue_description(_now(now_iso), shown=len(listed), total=total),
     )
     return {
         "reminders": int(result.get("reminders", 0)),
         "escalations": int(result.get("escalations", 0)),
-        "overdue": len(overdue),
+        "overdue": total,
     }
 
 
@@ -248,12 +273,29 @@ async def alert_supervisor(
     run_name: str = "",
     run_id: str = "",
     event: str = "",
-) -> str:
-    """The engine's safety net: a sweep run failed or turned Late. Publishes the alert as the
-    markdown artifact ``engine-alert`` and logs it as an error, so it shows on the dashboard."""
+) -> str | State:
+    """The engine's safety net: a sweep run failed or turned Late. E-mails the alert to every
+    supervisor (task ``email_alert``), publishes it as the markdown artifact ``engine-alert`` and
+    logs it as an error, so it shows on the dashboard.
+
+    When the e-mail cannot be sent (after the task's retries), that is logged as an error and
+    noted in the artifact, which is still written; the run then ends Failed (``AlertNotSent``)."""
+    now = datetime.now(UTC)
     text = reports.alert_markdown(
-        reason=reason, run_name=run_name, run_id=run_id, event=event, at=datetime.now(UTC)
+        reason=reason, run_name=run_name, run_id=run_id, event=event, at=now
     )
-    get_run_logger().error("Aufsicht alarmiert: %s %s (%s)", event or reason, run_name, run_id)
+    logger = get_run_logger()
+    logger.error("Aufsicht alarmiert: %s %s (%s)", event or reason, run_name, run_id)
+    problem: str | None = None
+    try:
+        sent = email_alert(reason, run_name, run_id, event, now.isoformat())
+    except Exception as exc:  # the artifact must still be written
+        problem = " ".join(str(exc).split())[:1000] or type(exc).__name__
+        logger.error("Alarm-E-Mail an die Aufsicht nicht versandt: %s", problem)
+        text += f"\n**Die E-Mail an die Aufsicht ging nicht hinaus:** {problem}\n"
+    else:
+        text += f"\nPer E-Mail benachrichtigt: {', '.join(sent)}.\n"
     publish_markdown(ALERT_KEY, text, "Alarm an die Aufsicht: die Fristenprüfung läuft nicht")
+    if problem is not None:
+        return Failed(name="AlertNotSent", message=f"Alarm-E-Mail nicht versandt: {problem}")
     return text

@@ -1,9 +1,10 @@
 """The notification outbox: one row per (notice, recipient), written with the state change.
 
-Rows are written by :func:`enqueue` inside the caller's transaction (the transactional outbox: the
-notice exists if and only if the state change committed) and sent by ``workflows.dispatch``. The
-``dedup_key`` is unique: enqueueing the same source twice (a retried task, a sweep that runs twice)
-inserts nothing the second time, on SQLite and PostgreSQL alike.
+Rows are written by :func:`enqueue` (many sources at once: :func:`enqueue_many`) inside the
+caller's transaction (the transactional outbox: the notice exists if and only if the state change
+committed) and sent by ``workflows.dispatch``. The ``dedup_key`` is unique: enqueueing the same
+source twice (a retried task, a sweep that runs twice) inserts nothing the second time, on SQLite
+and PostgreSQL alike.
 
 The table stands alone on ``SQLModel.metadata`` (it does not import the case store), so the store's
 Alembic migrations and the tests can create it without the rest of the schema.
@@ -11,7 +12,8 @@ Alembic migrations and the tests can create it without the rest of the schema.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum, StrEnum
 from typing import Any
@@ -129,17 +131,55 @@ def dedup_key(source_key: str, event: str, role: str, party: str) -> str:
     return f"{source_key}:{event}:{role}:{party}"
 
 
-def _insert_ignoring_duplicates(session: Session) -> Any:
+def _insert_ignoring_duplicates(session: Session, target: Any = OutboxMessage) -> Any:
     name = session.get_bind().dialect.name
     if name == "postgresql":
         from sqlalchemy.dialects import postgresql
 
-        return postgresql.insert(OutboxMessage)
+        return postgresql.insert(target)
     if name == "sqlite":
         from sqlalchemy.dialects import sqlite
 
-        return sqlite.insert(OutboxMessage)
+        return sqlite.insert(target)
     raise NotImplementedError(f"outbox: unsupported database {name!r}")  # pragma: no cover
+
+
+def outbox_values(
+    view: CaseView,
+    events: Sequence[NotificationEvent],
+    source_key: str,
+    at: datetime,
+    agreement: AgreementLike,
+) -> Iterator[dict[str, Any]]:
+    """The outbox rows (as column values, status ``pending``) of ``events`` for one case: one per
+    event and recipient the policy resolves. Pure apart from the policy lookup; shared by
+    :func:`enqueue`, :func:`enqueue_many` and the seed."""
+    if at.tzinfo is None:
+        raise ValueError("enqueue: 'at' must be timezone-aware")
+    for notice in events:
+        context = plain_context(notice.context)
+        context.setdefault("process", str(notice.process))
+        for recipient in resolve(notice.event, view, context, agreement):
+            yield {
+                "case_id": view.case_id,
+                "event": notice.event,
+                "recipient_role": recipient.role,
+                "recipient_party": recipient.party,
+                "template_id": recipient.template_id,
+                "context": context,
+                "dedup_key": dedup_key(source_key, notice.event, recipient.role, recipient.party),
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "created_at": at,
+            }
+
+
+def _agreement(agreement: AgreementLike | None) -> AgreementLike:
+    if agreement is not None:
+        return agreement
+    from states.agreement import load_agreement
+
+    return load_agreement()
 
 
 def enqueue(
@@ -157,39 +197,63 @@ def enqueue(
     read. ``source_key`` names what caused the notices (e.g. the history row id, or
     ``deadline:<id>:reminder``); with event, role and party it forms the unique dedup key, so a
     second call with the same source inserts nothing. Returns the rows actually inserted. Does not
-    commit.
+    commit. For many notices at once (the sweep) use :func:`enqueue_many`.
     """
     if at.tzinfo is None:
         raise ValueError("enqueue: 'at' must be timezone-aware")
-    if agreement is None:
-        from states.agreement import load_agreement
-
-        agreement = load_agreement()
-    view = CaseView.of(case)
+    rows = outbox_values(CaseView.of(case), events, source_key, at, _agreement(agreement))
     inserted: list[OutboxMessage] = []
-    for notice in events:
-        context = plain_context(notice.context)
-        context.setdefault("process", str(notice.process))
-        for recipient in resolve(notice.event, view, context, agreement):
-            values = {
-                "case_id": view.case_id,
-                "event": notice.event,
-                "recipient_role": recipient.role,
-                "recipient_party": recipient.party,
-                "template_id": recipient.template_id,
-                "context": context,
-                "dedup_key": dedup_key(source_key, notice.event, recipient.role, recipient.party),
-                "status": OutboxStatus.PENDING.value,
-                "attempts": 0,
-                "created_at": at,
-            }
-            stmt = (
-                _insert_ignoring_duplicates(session)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["dedup_key"])
-                .returning(OutboxMessage)
-            )
-            row = session.scalars(stmt).first()
-            if row is not None:
-                inserted.append(row)
+    for values in rows:
+        stmt = (
+            _insert_ignoring_duplicates(session)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(OutboxMessage)
+        )
+        row = session.scalars(stmt).first()
+        if row is not None:
+            inserted.append(row)
     return inserted
+
+
+@dataclass(frozen=True)
+class Notices:
+    """The notices of one source for one case, for :func:`enqueue_many`."""
+
+    case: CaseView
+    events: Sequence[NotificationEvent]
+    source_key: str
+
+
+def enqueue_many(
+    session: Session,
+    items: Iterable[Notices],
+    *,
+    at: datetime,
+    agreement: AgreementLike | None = None,
+) -> int:
+    """Write the outbox rows of many sources in ONE executemany insert into the caller's
+    transaction: ``INSERT … ON CONFLICT (dedup_key) DO NOTHING``, no rows returned. A source
+    already enqueued (same dedup keys) inserts nothing, as with :func:`enqueue`.
+
+    Returns how many rows were offered (duplicates among them are skipped by the database).
+    Does not commit.
+    """
+    if at.tzinfo is None:
+        raise ValueError("enqueue: 'at' must be timezone-aware")
+    agreement = _agreement(agreement)
+    rows = [
+        values
+        for item in items
+        for values in outbox_values(item.case, item.events, item.source_key, at, agreement)
+    ]
+    if rows:
+        session.execute(
+            # Core insert on the table: an executemany, no ORM objects, nothing returned.
+            _insert_ignoring_duplicates(
+                session,
+                OutboxMessage.__table__,  # type: ignore[attr-defined]
+            ).on_conflict_do_nothing(index_elements=["dedup_key"]),
+            rows,
+        )
+    return len(rows)

@@ -174,8 +174,8 @@ REPORTS: Mapping[str, Report] = {
 
 
 def overdue_rows(overdue: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The sweep's overdue list as the ``overdue-deadlines`` table (case, rule, norm, due, days
-    overdue, responsible party), most overdue first."""
+    """The overdue list of ``workflows.sweep.overdue_report`` as the ``overdue-deadlines`` table
+    (case, rule, norm, due, days overdue, responsible party), most overdue first."""
     rows = [
         {
             "Fall": o["case_id"],
@@ -189,6 +189,18 @@ def overdue_rows(overdue: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ]
     rows.sort(key=lambda r: (-r["Tage überfällig"], r["Fall"], r["Frist"]))
     return rows
+
+
+def overdue_description(now: datetime, *, shown: int, total: int) -> str:
+    """The ``overdue-deadlines`` artifact's description: as of when, and how many of how many."""
+    stand = f"Überfällige Fristen, Stand {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if shown >= total:
+        return f"{stand}: {_count(total)} insgesamt"
+    return f"{stand}: die {_count(shown)} am längsten überfälligen von {_count(total)} insgesamt"
+
+
+def _count(number: int) -> str:
+    return f"{number:,}".replace(",", ".")
 
 
 def _md(text: Any) -> str:

@@ -1,7 +1,10 @@
 """Seed data for benchmarks and demos: ``seed(engine, cases=N, now=...)`` (``gpv dev seed``).
 
+Which cases, along which paths and when, is planned in :mod:`workflows.seed_plans` (the scenario
+data and the ``realistic`` and ``peak`` profiles); this module replays and writes them.
+
 Every case is driven through the real, pure rules: it is opened with
-``states.advance.open_case_decision`` and moved along one :data:`SCENARIOS` path with
+``states.advance.open_case_decision`` and moved along its scenario's path with
 ``states.advance.advance``, so its states, version, deadlines, consents, audit entries and outbox
 rows are exactly what the engine itself would have written. Between two steps, and finally up to
 ``now``, the deadline sweep is replayed as if it had run every minute: reminders were sent on their
@@ -31,16 +34,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from notifications.policy import CaseView, resolve
+from notifications.policy import CaseView
 from states.advance import advance, open_case_decision
 from states.agreement import Agreement, load_agreement
-from states.calendar import is_working_day
 from states.deadlines import berlin_date
 from states.decision import (
     CaseFacts,
@@ -52,206 +53,18 @@ from states.decision import (
     Process,
     ProcessInstance,
 )
-from states.routing import PersonFacts, RoutingResult, route
+from states.errors import InputError
 from workflows import audit, store
 from workflows.db import write_session
 from workflows.models import Case, ConsentRow, DeadlineRecord, ProcessRecord
-from workflows.outbox import OutboxMessage, OutboxStatus, dedup_key, plain_context
+from workflows.outbox import OutboxMessage, OutboxStatus, outbox_values
+from workflows.seed_plans import BERLIN, PROFILES, SCENARIOS, CasePlan, Scenario, plans
 from workflows.sweep import MISS_TRIGGER, SWEEP_ACTOR, DeadlineFacts, plan_escalation, plan_reminder
 
-BERLIN = ZoneInfo("Europe/Berlin")
+__all__ = ["PROFILES", "SCENARIOS", "CasePlan", "Scenario", "count_open_deadlines", "plans", "seed"]
+
 CHUNK = 5_000
 CASE_MANAGERS = 40  # seeded steps are signed "seed:fallmanagement-01" … "-40"
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One path through the process. ``steps``: (trigger, min gap, max gap in days after the
-    previous step); the last step happened ``last`` (min, max) days before ``now``."""
-
-    name: str
-    weight: int
-    steps: tuple[tuple[str, int, int], ...]
-    last: tuple[int, int]
-
-
-_A = ("accept_jurisdiction", 1, 10)
-_RS = ("request_statement", 0, 10)
-_DS = ("deliver_statement", 5, 20)
-_RC = ("request_consent", 0, 5)
-_GC = ("give_consent", 2, 10)
-_SC = ("schedule_conference", 1, 5)  # the conference itself is 7–20 days later
-_HC = ("hold_conference", 0, 0)  # on the conference day
-_RH = ("request_housing_support", 0, 5)
-_AH = ("acknowledge_housing_support", 1, 10)
-_PH = ("provide_housing_support", 5, 20)
-_DB = ("determine_benefits", 1, 10)
-_ID = ("issue_decision", 1, 7)
-
-#: The stage mix (weights in percent). Every case state and every sub-process state occurs; most
-#: cases sit in assessment (the busy part of the year) or wait for their two-yearly review.
-SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("received", 10, (), (0, 20)),
-    Scenario("forwarded", 2, (("forward", 1, 10),), (0, 120)),
-    Scenario("assessment", 5, (_A,), (0, 25)),
-    Scenario("statement_requested", 10, (_A, _RS), (0, 21)),
-    Scenario("statement_accepted", 6, (_A, _RS, ("accept_statement_request", 1, 4)), (0, 18)),
-    Scenario("statement_and_housing", 14, (_A, _RS, _RH), (0, 16)),
-    Scenario("statement_declined", 2, (_A, _RS, ("decline_statement_request", 2, 8)), (0, 30)),
-    Scenario("consent_pending", 4, (_A, _RS, _DS, _RC), (0, 12)),
-    Scenario("conference_scheduled", 4, (_A, _RS, _DS, _RC, _GC, _SC), (0, 12)),
-    Scenario("consent_refused", 2, (_A, _RC, ("refuse_consent", 2, 10), _RH, _AH), (0, 30)),
-    Scenario("housing_provided", 3, (_A, _RH, _AH, _PH), (0, 30)),
-    Scenario("determined", 4, (_A, _RS, _DS, _DB), (0, 12)),
-    Scenario("decided", 16, (_A, _RS, _DS, _DB, _ID), (0, 760)),
-    Scenario(
-        "decided_after_conference",
-        4,
-        (_A, _RH, _AH, _RC, _GC, _SC, _HC, _PH, ("close_housing_support", 1, 20), _DB, _ID),
-        (0, 760),
-    ),
-    Scenario("review_started", 4, (_A, _DB, _ID, ("start_review", 680, 725), _RS, _RH), (0, 14)),
-    Scenario("conference_cancelled", 1, (_A, _RC, _GC, ("cancel_conference", 1, 10)), (0, 40)),
-    Scenario("closed", 3, (_A, _DB, _ID, ("close", 30, 700)), (0, 365)),
-    Scenario("withdrawn", 3, (_A, _RS, _RH, ("withdraw", 2, 30)), (0, 200)),
-)
-
-_ADULT_BENEFITS = (
-    ("supported_living", 40),
-    ("sheltered_workshop", 20),
-    ("special_housing_form", 15),
-    ("assistance_services", 10),
-    ("work_participation", 8),
-    ("personal_budget", 7),
-)
-_MINOR_BENEFITS = (
-    ("school_assistant", 45),
-    ("early_intervention", 25),
-    ("therapeutic_day_centre", 15),
-    ("daycare_centre", 15),
-)
-_DISABILITIES = (
-    ("mental", 35),
-    ("intellectual", 25),
-    ("physical", 15),
-    ("addiction", 10),
-    ("sensory", 5),
-    ("mental,physical", 5),
-    ("intellectual,physical", 5),
-)
-
-
-def _pick(rng: random.Random, table: tuple[tuple[Any, int], ...]) -> Any:
-    return rng.choices([v for v, _ in table], weights=[w for _, w in table])[0]
-
-
-# --------------------------------------------------------------------------------------------------
-# Timelines (pure)
-
-
-@dataclass
-class _Plan:
-    """One case to seed: who, where, its scenario and the steps with their times and params."""
-
-    scenario: str
-    person: PersonFacts
-    routed: RoutingResult
-    contact_email: bool
-    opened_at: datetime
-    steps: list[tuple[str, datetime, dict[str, str]]]
-
-
-def _next_working_day(day: date, region: str) -> date:
-    while not is_working_day(day, region=region):
-        day += timedelta(days=1)
-    return day
-
-
-def _at(day: date, rng: random.Random, region: str) -> datetime:
-    """A time during office hours on ``day`` or, if that is no NRW working day, the next one."""
-    day = _next_working_day(day, region)
-    return datetime.combine(day, time(8, 0), BERLIN) + timedelta(minutes=rng.randrange(0, 480))
-
-
-def _place(
-    sc: Scenario, start: date, gaps: list[int], conf_in: int, region: str, rng: random.Random
-) -> tuple[datetime, list[tuple[str, datetime, dict[str, str]]]]:
-    opened = _at(start, rng, region)
-    steps: list[tuple[str, datetime, dict[str, str]]] = []
-    prev, conference_day = opened, None
-    for (trigger, _, _), gap in zip(sc.steps, gaps, strict=True):
-        params: dict[str, str] = {}
-        if trigger == "hold_conference" and conference_day is not None:
-            at = datetime.combine(conference_day, time(14, 0), BERLIN)
-        else:
-            at = _at(berlin_date(prev) + timedelta(days=gap), rng, region)
-        if at <= prev:
-            at = prev + timedelta(minutes=rng.randrange(5, 60))
-        if trigger == "schedule_conference":
-            conference_day = _next_working_day(berlin_date(at) + timedelta(days=conf_in), region)
-            params = {
-                "date": f"{conference_day.isoformat()}T10:00",
-                "location": "Kreishaus Unna, Friedrich-Ebert-Straße 17",
-            }
-        elif trigger == "decline_statement_request":
-            params = {"reason": "Keine fachärztliche Kapazität im angefragten Zeitraum"}
-        steps.append((trigger, at, params))
-        prev = at
-    return opened, steps
-
-
-def _timeline(
-    sc: Scenario, now: datetime, region: str, rng: random.Random
-) -> tuple[datetime, list[tuple[str, datetime, dict[str, str]]]]:
-    """Step times such that the last step lies ``sc.last`` days before ``now`` (and before it)."""
-    gaps = [rng.randint(lo, hi) for _, lo, hi in sc.steps]
-    conf_in = rng.randint(7, 20)
-    target = berlin_date(now) - timedelta(days=rng.randint(*sc.last))
-    start = target - timedelta(days=sum(gaps))
-    for _ in range(40):
-        opened, steps = _place(sc, start, gaps, conf_in, region, rng)
-        last = steps[-1][1] if steps else opened
-        overshoot = (berlin_date(last) - target).days
-        if last < now and overshoot <= 0:
-            return opened, steps
-        start -= timedelta(days=max(overshoot, 1))
-    raise AssertionError(f"seed: no timeline for scenario {sc.name} before {now}")
-
-
-def _person(
-    rng: random.Random, agreement: Agreement, on: date
-) -> tuple[PersonFacts, RoutingResult]:
-    towns = sorted(agreement.towns)
-    for _ in range(10):
-        minor = rng.random() < 0.15
-        if minor:
-            birth = on - timedelta(days=rng.randint(2 * 365, 17 * 365))
-            benefit = _pick(rng, _MINOR_BENEFITS)
-        else:
-            birth = on - timedelta(days=rng.randint(19 * 365, 75 * 365))
-            benefit = _pick(rng, _ADULT_BENEFITS)
-        facts = PersonFacts(
-            birth_date=birth,
-            municipality=rng.choice(towns),
-            disabilities=frozenset(_pick(rng, _DISABILITIES).split(",")),
-            benefit=benefit,
-        )
-        result = route(facts, on=on, agreement=agreement)
-        if result.decided:
-            return facts, result
-    raise AssertionError("seed: routing decided none of ten generated people")
-
-
-def plans(count: int, now: datetime, rng: random.Random, agreement: Agreement) -> list[_Plan]:
-    """``count`` case plans, sorted by the time the case was opened (pure, deterministic)."""
-    weights = [s.weight for s in SCENARIOS]
-    out = []
-    for sc in rng.choices(SCENARIOS, weights=weights, k=count):
-        opened, steps = _timeline(sc, now, agreement.holiday_region, rng)
-        person, routed = _person(rng, agreement, berlin_date(opened))
-        out.append(_Plan(sc.name, person, routed, rng.random() < 0.6, opened, steps))
-    out.sort(key=lambda p: p.opened_at)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -389,7 +202,7 @@ def _apply(sim: _Sim, decision: Decision, at: datetime, by: str) -> None:
     sim.entries.append((new, decision.notifications))
 
 
-def simulate(plan: _Plan, case_id: str, now: datetime, agreement: Agreement, rng: random.Random):
+def simulate(plan: CasePlan, case_id: str, now: datetime, agreement: Agreement, rng: random.Random):
     """Replay ``plan`` for ``case_id`` through the rules; the case as of ``now``."""
     person, opened = plan.person, plan.opened_at
     routed = plan.routed
@@ -453,16 +266,9 @@ def _reserve_ids(session: Session, table: str, count: int) -> list[int]:
 def _outbox_rows(
     notices: list[NotificationEvent], view: CaseView, source_key: str, at: datetime, ag: Agreement
 ) -> Iterator[dict[str, Any]]:
-    for notice in notices:
-        context = plain_context(notice.context)
-        context.setdefault("process", str(notice.process))
-        for r in resolve(notice.event, view, context, ag):
-            yield {
-                "case_id": view.case_id, "event": notice.event, "recipient_role": r.role,
-                "recipient_party": r.party, "template_id": r.template_id, "context": context,
-                "dedup_key": dedup_key(source_key, notice.event, r.role, r.party),
-                "status": OutboxStatus.SENT.value, "attempts": 1, "created_at": at, "sent_at": at,
-            }  # fmt: skip
+    """The rows ``workflows.outbox`` would write, marked as sent at ``at`` (seeded history)."""
+    for row in outbox_values(view, notices, source_key, at, ag):
+        yield row | {"status": OutboxStatus.SENT.value, "attempts": 1, "sent_at": at}
 
 
 def _write(session: Session, sims: list[_Sim], ag: Agreement) -> tuple[int, int]:
@@ -504,22 +310,33 @@ def _write(session: Session, sims: list[_Sim], ag: Agreement) -> tuple[int, int]
     return len(ids), len(outbox)
 
 
-def seed(engine: Engine, *, cases: int, now: datetime, rng_seed: int = 2026) -> dict[str, Any]:
-    """Add ``cases`` synthetic cases as of ``now`` (timezone-aware) to the (migrated) store.
+def seed(
+    engine: Engine,
+    *,
+    cases: int,
+    now: datetime,
+    rng_seed: int = 2026,
+    profile: str = "realistic",
+) -> dict[str, Any]:
+    """Add ``cases`` synthetic cases as of ``now`` (timezone-aware) to the (migrated) store, drawn
+    from the scenario mix ``profile`` (``realistic`` or ``peak``, see :mod:`workflows.seed_plans`).
 
-    Deterministic for a given ``rng_seed`` and ``now`` (apart from case numbers, which continue the
-    store's counters, and ``recorded_at``). Returns counts: ``cases``, ``first_id``, ``last_id``,
-    ``deadlines``, ``open_deadlines``, ``audit_entries``, ``outbox``, ``by_status``, ``by_town``,
-    ``by_scenario``, ``seconds``.
+    Deterministic for a given ``rng_seed``, ``profile`` and ``now`` (apart from case numbers, which
+    continue the store's counters, and ``recorded_at``). Returns counts: ``cases``, ``profile``,
+    ``first_id``, ``last_id``, ``deadlines``, ``open_deadlines``, ``audit_entries``, ``outbox``,
+    ``by_status``, ``by_town``, ``by_scenario``, ``seconds``.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("seed: now must be timezone-aware")
     if cases < 0:
         raise ValueError("seed: cases must be >= 0")
+    if profile not in PROFILES:
+        known = ", ".join(sorted(PROFILES))
+        raise InputError(f"Unbekanntes Profil {profile!r} (--profile); möglich: {known}.")
     started = clock.perf_counter()
     agreement = load_agreement()
     rng = random.Random(rng_seed)
-    all_plans = plans(cases, now, rng, agreement)
+    all_plans = plans(cases, now, rng, agreement, PROFILES[profile])
     totals: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     by_town: Counter[str] = Counter()
@@ -546,6 +363,7 @@ def seed(engine: Engine, *, cases: int, now: datetime, rng_seed: int = 2026) -> 
             totals["open_deadlines"] += sum(d["status"] == "open" for d in s.deadlines)
     return {
         "cases": len(ids),
+        "profile": profile,
         "first_id": ids[0] if ids else None,
         "last_id": ids[-1] if ids else None,
         "deadlines": totals["deadlines"],

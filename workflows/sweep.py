@@ -5,18 +5,28 @@ Pure, then persist. For a given ``now`` (its Europe/Berlin date is the legal "to
 1. Read (one read transaction, two indexed range scans): the ids of open deadlines past their due
    day (:func:`overdue_query`, index ``ix_deadlines_due``) and of open, not yet reminded deadlines
    whose reminder day has come and whose due day has not passed (:func:`reminder_query`, index
-   ``ix_deadlines_reminder``).
+   ``ix_deadlines_reminder``). Both find only what is due now, so a sweep costs in proportion to
+   what is due, not to the table or to the backlog of deadlines missed earlier.
 2. Decide (pure, :func:`plan_escalation` / :func:`plan_reminder`): the notification events, from
    the agreement's rules (``overdue_event``, ``reminder_event``); the context holds rule, norm, due
    date, title, responsible party and days overdue, never health data.
-3. Persist in batches, each one transaction: a conditional ``UPDATE … WHERE status = 'open'``
-   (escalation) or ``… AND reminder_sent_at IS NULL`` (reminder) ``RETURNING`` the rows this sweep
-   won, then the outbox rows for exactly those (source key ``deadline:<id>:escalation`` /
-   ``deadline:<id>:reminder``) and, for a missed deadline, an audit entry (``miss_deadline``, by
-   ``system:sweep``). A second sweep, sequential or in parallel, wins no row, and the outbox's
-   unique ``dedup_key`` refuses a second notice even if it did: never two reminders or escalations.
+3. Persist in chunks of at most :data:`CHUNK` deadlines, each one short transaction (so a case
+   manager's ``fire`` never waits long for the write lock): a conditional
+   ``UPDATE … WHERE status = 'open'`` (escalation) or ``… AND reminder_sent_at IS NULL``
+   (reminder) ``RETURNING`` the rows this sweep won; the notification columns of their cases
+   (:class:`~notifications.policy.CaseView`, no health data); the outbox rows for exactly those
+   deadlines in one executemany (``workflows.outbox.enqueue_many``, source key
+   ``deadline:<id>:escalation`` / ``deadline:<id>:reminder``) and, for missed deadlines, their
+   audit entries (``miss_deadline``, by ``system:sweep``) in one more. A second sweep, sequential
+   or in parallel, wins no row, and the outbox's unique ``dedup_key`` refuses a second notice
+   even if it did: never two reminders or escalations.
 
 Missed sweeps need no replay: the next sweep finds everything that is due.
+
+What is *currently* overdue (missed, step still outstanding) is not part of the sweep: that list
+grows with the backlog. :func:`overdue_report` reads it separately, bounded (the ``limit`` most
+overdue, by ``ix_deadlines_due``) with the total count, for ``gpv sweep`` and the supervisors'
+``overdue-deadlines`` artifact.
 """
 
 from __future__ import annotations
@@ -26,10 +36,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from notifications.policy import CaseView
 from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date, is_overdue
 from states.decision import DeadlineStatus, NotificationEvent, Process
@@ -37,7 +48,10 @@ from workflows import audit
 from workflows.db import read_session, write_session
 from workflows.models import Case, DeadlineRecord
 
-BATCH = 500
+#: Deadlines per write transaction of the sweep (each chunk commits on its own).
+CHUNK = 500
+#: How many overdue deadlines ``overdue_report`` lists by default (the total is always counted).
+OVERDUE_LIMIT = 500
 SWEEP_ACTOR = "system:sweep"
 MISS_TRIGGER = "miss_deadline"
 
@@ -113,46 +127,85 @@ _RETURNING = (
 )
 
 
-def _batches(ids: Sequence[int], size: int = BATCH) -> Iterable[Sequence[int]]:
+def _chunks(ids: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    if size < 1:
+        raise ValueError("sweep: chunk must be >= 1")
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
 
-def _cases(session: Session, case_ids: Iterable[str]) -> dict[str, Case]:
+def case_views(session: Session, case_ids: Iterable[str]) -> dict[str, CaseView]:
+    """The notification view of the given cases: only the columns notices need (id, carrier,
+    municipality, parties, is_minor, whether there is a contact e-mail), no health data."""
     wanted = sorted(set(case_ids))
-    rows = session.scalars(select(Case).where(col(Case.id).in_(wanted)))
-    return {c.id: c for c in rows}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(
+            col(Case.id),
+            col(Case.carrier),
+            col(Case.municipality),
+            col(Case.parties),
+            col(Case.is_minor),
+            col(Case.contact_email).is_not(None),
+        ).where(col(Case.id).in_(wanted))
+    )
+    return {
+        case_id: CaseView(
+            case_id=case_id,
+            carrier=str(carrier),
+            municipality=str(municipality),
+            parties=tuple(parties or ()),
+            is_minor=bool(is_minor),
+            has_contact_email=bool(has_email),
+        )
+        for case_id, carrier, municipality, parties, is_minor, has_email in rows
+    }
+
+
+def _won(session: Session, stmt: Any) -> list[DeadlineFacts]:
+    rows = session.execute(
+        stmt.returning(*_RETURNING).execution_options(synchronize_session=False)
+    ).all()
+    return sorted((DeadlineFacts(*row) for row in rows), key=lambda d: d.id)
 
 
 def _escalate(
-    engine: Engine, ids: Sequence[int], now: datetime, agreement: Agreement, today: date
+    engine: Engine,
+    ids: Sequence[int],
+    now: datetime,
+    agreement: Agreement,
+    today: date,
+    chunk: int,
 ) -> int:
-    from workflows.outbox import enqueue
+    from workflows.outbox import Notices, enqueue_many
 
     won = 0
-    for batch in _batches(ids):
+    for part in _chunks(ids, chunk):
         with write_session(engine) as session:
-            rows = session.execute(
+            facts = _won(
+                session,
                 update(DeadlineRecord)
                 .where(
-                    col(DeadlineRecord.id).in_(batch),
+                    col(DeadlineRecord.id).in_(part),
                     col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
                 )
-                .values(status=DeadlineStatus.MISSED.value, escalated_at=now)
-                .returning(*_RETURNING)
-                .execution_options(synchronize_session=False)
-            ).all()
-            facts = sorted((DeadlineFacts(*row) for row in rows), key=lambda d: d.id)
-            cases = _cases(session, (d.case_id for d in facts))
-            for d in facts:
-                enqueue(
-                    session,
-                    case=cases[d.case_id],
-                    events=[plan_escalation(agreement, d, today)],
-                    source_key=f"deadline:{d.id}:escalation",
-                    at=now,
-                    agreement=cast(Any, agreement),  # the Agreement satisfies AgreementLike
-                )
+                .values(status=DeadlineStatus.MISSED.value, escalated_at=now),
+            )
+            views = case_views(session, (d.case_id for d in facts))
+            enqueue_many(
+                session,
+                (
+                    Notices(
+                        views[d.case_id],
+                        [plan_escalation(agreement, d, today)],
+                        f"deadline:{d.id}:escalation",
+                    )
+                    for d in facts
+                ),
+                at=now,
+                agreement=cast(Any, agreement),  # the Agreement satisfies AgreementLike
+            )
             audit.append_many(
                 session,
                 [
@@ -175,69 +228,54 @@ def _escalate(
 
 
 def _remind(
-    engine: Engine, ids: Sequence[int], now: datetime, agreement: Agreement, today: date
+    engine: Engine,
+    ids: Sequence[int],
+    now: datetime,
+    agreement: Agreement,
+    today: date,
+    chunk: int,
 ) -> int:
-    from workflows.outbox import enqueue
+    from workflows.outbox import Notices, enqueue_many
 
     won = 0
-    for batch in _batches(ids):
+    for part in _chunks(ids, chunk):
         with write_session(engine) as session:
-            rows = session.execute(
+            facts = _won(
+                session,
                 update(DeadlineRecord)
                 .where(
-                    col(DeadlineRecord.id).in_(batch),
+                    col(DeadlineRecord.id).in_(part),
                     col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
                     col(DeadlineRecord.reminder_sent_at).is_(None),
                 )
-                .values(reminder_sent_at=now)
-                .returning(*_RETURNING)
-                .execution_options(synchronize_session=False)
-            ).all()
-            facts = sorted((DeadlineFacts(*row) for row in rows), key=lambda d: d.id)
-            cases = _cases(session, (d.case_id for d in facts))
-            for d in facts:
-                event = plan_reminder(agreement, d, today)
-                if event is not None:
-                    enqueue(
-                        session,
-                        case=cases[d.case_id],
-                        events=[event],
-                        source_key=f"deadline:{d.id}:reminder",
-                        at=now,
-                        agreement=cast(Any, agreement),  # the Agreement satisfies AgreementLike
-                    )
+                .values(reminder_sent_at=now),
+            )
+            planned = [(d, plan_reminder(agreement, d, today)) for d in facts]
+            views = case_views(session, (d.case_id for d, event in planned if event is not None))
+            enqueue_many(
+                session,
+                (
+                    Notices(views[d.case_id], [event], f"deadline:{d.id}:reminder")
+                    for d, event in planned
+                    if event is not None
+                ),
+                at=now,
+                agreement=cast(Any, agreement),  # the Agreement satisfies AgreementLike
+            )
             won += len(facts)
     return won
 
 
-def overdue_list(session: Session, now: datetime) -> list[dict[str, Any]]:
-    """Every missed deadline whose step is still outstanding, longest overdue first."""
-    today = berlin_date(now)
-    rows = session.execute(
-        select(*_RETURNING)
-        .where(
-            col(DeadlineRecord.status) == DeadlineStatus.MISSED.value,
-            col(DeadlineRecord.closed_at).is_(None),
-        )
-        .order_by(col(DeadlineRecord.due), col(DeadlineRecord.id))
-    ).all()
-    return [
-        {
-            "case_id": d.case_id,
-            "rule": d.rule,
-            "norm": d.norm,
-            "due": d.due.isoformat(),
-            "days_overdue": (today - d.due).days,
-            "responsible_party": d.responsible_party,
-        }
-        for d in (DeadlineFacts(*row) for row in rows)
-    ]
-
-
-def run_sweep(engine: Engine, now: datetime, agreement: Agreement | None = None) -> dict[str, Any]:
-    """Sweep once for ``now`` (timezone-aware). Returns ``reminders`` and ``escalations`` (how many
-    this run wrote) and ``overdue`` (every missed deadline still outstanding: case_id, rule, norm,
-    due, days_overdue, responsible_party)."""
+def run_sweep(
+    engine: Engine,
+    now: datetime,
+    agreement: Agreement | None = None,
+    *,
+    chunk: int = CHUNK,
+) -> dict[str, int]:
+    """Sweep once for ``now`` (timezone-aware): write the reminders and escalations that are due,
+    at most ``chunk`` deadlines per transaction. Returns ``reminders`` and ``escalations`` (how
+    many this run wrote). The list of what is overdue is :func:`overdue_report`."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("run_sweep: now must be timezone-aware")
     agreement = agreement or load_agreement()
@@ -247,8 +285,64 @@ def run_sweep(engine: Engine, now: datetime, agreement: Agreement | None = None)
         reminder_ids = sorted(int(i) for i in session.scalars(reminder_query(today)) if i)
     # Pure: the rules decide what is overdue (a period ends at 24:00 Berlin time of its due day).
     overdue_ids = sorted(int(row.id) for row in overdue_rows if row.id and is_overdue(row.due, now))
-    escalations = _escalate(engine, overdue_ids, now, agreement, today)
-    reminders = _remind(engine, reminder_ids, now, agreement, today)
+    escalations = _escalate(engine, overdue_ids, now, agreement, today, chunk)
+    reminders = _remind(engine, reminder_ids, now, agreement, today, chunk)
+    return {"reminders": reminders, "escalations": escalations}
+
+
+# ------------------------------------------------------------------------- what is overdue now
+
+
+def outstanding_query() -> Any:
+    """Missed deadlines whose step is still outstanding, longest overdue first (``due``, ``id``):
+    a range of ix_deadlines_due (status, closed_at, due), read in index order.
+
+    ``closed_at`` (NULL for every row here) leads the ORDER BY on purpose: PostgreSQL does not
+    treat ``closed_at IS NULL`` as fixing the column, so with ``ORDER BY due, id`` alone it reads
+    and sorts the whole backlog; ordered like the index it scans the index and stops after
+    ``LIMIT`` rows (an incremental sort on ``id`` within a due day). SQLite reads the index in
+    order either way."""
+    return (
+        select(*_RETURNING)
+        .where(
+            col(DeadlineRecord.status) == DeadlineStatus.MISSED.value,
+            col(DeadlineRecord.closed_at).is_(None),
+        )
+        .order_by(col(DeadlineRecord.closed_at), col(DeadlineRecord.due), col(DeadlineRecord.id))
+    )
+
+
+def overdue_report(engine: Engine, now: datetime, limit: int | None = None) -> dict[str, Any]:
+    """What is overdue at ``now``, bounded: ``overdue`` lists the ``limit`` (default
+    :data:`OVERDUE_LIMIT`) longest overdue of the missed deadlines whose step is still outstanding
+    (case_id, rule, norm, due, days_overdue, responsible_party), ``overdue_total`` counts all of
+    them. Two indexed reads in one read transaction: the list costs O(limit), the count one range
+    count on ix_deadlines_due."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("overdue_report: now must be timezone-aware")
+    limit = OVERDUE_LIMIT if limit is None else limit
+    if limit < 0:
+        raise ValueError("overdue_report: limit must be >= 0")
+    today = berlin_date(now)
     with read_session(engine) as session:
-        overdue = overdue_list(session, now)
-    return {"reminders": reminders, "escalations": escalations, "overdue": overdue}
+        total = session.execute(
+            select(func.count()).where(
+                col(DeadlineRecord.status) == DeadlineStatus.MISSED.value,
+                col(DeadlineRecord.closed_at).is_(None),
+            )
+        ).scalar_one()
+        rows = session.execute(outstanding_query().limit(limit)).all() if limit else []
+    return {
+        "overdue": [
+            {
+                "case_id": d.case_id,
+                "rule": d.rule,
+                "norm": d.norm,
+                "due": d.due.isoformat(),
+                "days_overdue": (today - d.due).days,
+                "responsible_party": d.responsible_party,
+            }
+            for d in (DeadlineFacts(*row) for row in rows)
+        ],
+        "overdue_total": int(total),
+    }

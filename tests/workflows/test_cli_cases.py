@@ -213,6 +213,23 @@ def test_sweep_and_audit_verify_answer_in_json(cli):
     assert result["ok"] is True and result["checked"] == 3
 
 
+def test_sweep_lists_at_most_limit_overdue_deadlines_longest_overdue_first_and_counts_all(cli):
+    prepared_case(cli)  # in assessment: its decision (due Mon 23.03.2026) is missed on 24.03.
+    assert cli(*OPEN_ADULT).returncode == 0  # received: jurisdiction (16.03.) and decision
+    result = cli.json("sweep", "--now", "2026-03-24T08:00", "--limit", "1")
+    assert (result["reminders"], result["escalations"], result["overdue_total"]) == (0, 3, 3)
+    assert [(o["rule"], o["due"], o["days_overdue"]) for o in result["overdue"]] == [
+        ("jurisdiction", "2026-03-16", 8)
+    ]
+    done = cli("sweep", "--now", "2026-03-25T08:00", "--limit", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split()[2] for line in lines[:-1]] == ["jurisdiction", "decision"]
+    assert lines[-1] == (
+        "Erinnerungen: 0, Eskalationen: 0, überfällig insgesamt: 3 (die 2 ältesten aufgelistet)"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "code", "says"),
     [

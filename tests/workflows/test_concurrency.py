@@ -82,15 +82,19 @@ def _load_decide_wait_persist(url, case_id, trigger, barrier, results):
         results.put((trigger, f"conflict: {exc.message}"))
 
 
-def _sweep_twice(url, barrier, results):
+def _sweep_twice(url, barrier, results, chunk=None):
     from workflows.db import get_engine
-    from workflows.sweep import run_sweep
+    from workflows.sweep import CHUNK, run_sweep
 
     engine = get_engine(url)
     for now in ("2026-03-11T08:00", "2026-03-24T08:00"):
         barrier.wait(timeout=TIMEOUT)
-        result = run_sweep(engine, berlin(now))
+        result = run_sweep(engine, berlin(now), chunk=chunk or CHUNK)
         results.put((now, result["reminders"], result["escalations"]))
+
+
+def _sweep_twice_in_chunks(url, chunk, barrier, results):
+    _sweep_twice(url, barrier, results, chunk)
 
 
 def _open_cases(url, n, barrier, results):
@@ -175,27 +179,44 @@ def test_two_gpv_fire_commands_at_once_exactly_one_succeeds(db_url, tmp_path):
     assert [h["trigger"] for h in history] == ["open_case", "accept_jurisdiction"]
 
 
-def test_two_sweeps_at_once_write_each_reminder_and_escalation_once(db_url):
-    cases = [open_case(db_url) for _ in range(12)]
-    outcomes = _run(_sweep_twice, [(db_url,), (db_url,)], expect=4)
+def _assert_each_notice_once(db_url: str, outcomes: list, cases: int) -> None:
     reminders = sum(r for now, r, _ in outcomes if now.startswith("2026-03-11"))
     escalations = sum(e for now, _, e in outcomes if now.startswith("2026-03-24"))
-    assert reminders == len(cases)  # the jurisdiction reminder of each case, once
-    assert escalations == 2 * len(cases)  # jurisdiction and decision of each case, once
+    assert reminders == cases  # the jurisdiction reminder of each case, once
+    assert escalations == 2 * cases  # jurisdiction and decision of each case, once
     with get_engine(db_url).connect() as conn:
         per_key = conn.execute(
             text("SELECT event, count(*) FROM outbox GROUP BY event ORDER BY event")
         ).all()
+        duplicated = conn.execute(
+            text("SELECT count(*) FROM (SELECT dedup_key FROM outbox GROUP BY dedup_key "
+                 "HAVING count(*) > 1) AS d")
+        ).scalar_one()  # fmt: skip
         missed_audits = conn.execute(
             text("SELECT count(*) FROM audit_entries WHERE trigger = 'miss_deadline'")
         ).scalar_one()
     # jurisdiction_reminder → the LWL; deadline_missed → the LWL and its supervisor
     assert dict(per_key) == {
-        "deadline_missed": 2 * 2 * len(cases),
-        "jurisdiction_reminder": len(cases),
+        "deadline_missed": 2 * 2 * cases,
+        "jurisdiction_reminder": cases,
     }
-    assert missed_audits == 2 * len(cases)
+    assert duplicated == 0
+    assert missed_audits == 2 * cases
     assert service.audit_verify(get_engine(db_url))["ok"] is True
+
+
+def test_two_sweeps_at_once_write_each_reminder_and_escalation_once(db_url):
+    cases = [open_case(db_url) for _ in range(12)]
+    outcomes = _run(_sweep_twice, [(db_url,), (db_url,)], expect=4)
+    _assert_each_notice_once(db_url, outcomes, len(cases))
+
+
+def test_two_sweeps_at_once_in_several_chunks_write_each_reminder_and_escalation_once(db_url):
+    cases = [open_case(db_url) for _ in range(12)]
+    # 12 reminders, then 24 escalations, in chunks of 5 and 7: the two sweeps' transactions
+    # interleave chunk by chunk, and each chunk commits on its own.
+    outcomes = _run(_sweep_twice_in_chunks, [(db_url, 5), (db_url, 7)], expect=4)
+    _assert_each_notice_once(db_url, outcomes, len(cases))
 
 
 def test_cases_opened_at_once_get_distinct_consecutive_ids_and_one_chain(db_url):

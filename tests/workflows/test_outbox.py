@@ -79,3 +79,46 @@ def test_a_context_with_health_data_is_refused(tmp_path):
     bad = NotificationEvent("statement_delivered", Process.STATEMENT, {"diagnosis": "F20.0"})
     with Session(engine) as session, pytest.raises(InputError, match="§ 35 SGB I"):
         enqueue(session, case=CASE, events=[bad], source_key="x", at=AT)
+
+
+def test_enqueue_many_writes_the_same_rows_as_enqueue_in_one_batch_and_skips_known_sources(
+    tmp_path,
+):
+    from workflows.outbox import Notices, enqueue_many
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'o.db'}")
+    first, _ = _enqueue_twice(engine)  # deadline:7 is already in the outbox
+    other = CaseView("C-2026-000018", "kreis-unna", "unna", ("kreis-unna",), True, False)
+    with Session(engine) as session:
+        offered = enqueue_many(
+            session,
+            [
+                Notices(CASE, [OVERDUE], "deadline:7"),  # known: inserts nothing
+                Notices(CASE, [OVERDUE], "deadline:8"),
+                Notices(other, [OVERDUE], "deadline:9"),
+            ],
+            at=AT,
+        )
+        session.commit()
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert offered == 4 + 4 + len([r for r in rows if r.dedup_key.startswith("deadline:9:")])
+    keys = [r.dedup_key for r in rows]
+    assert len(keys) == len(set(keys))
+    assert [r.dedup_key for r in rows[:4]] == [r.dedup_key for r in first]
+    batch8 = [r for r in rows if r.dedup_key.startswith("deadline:8:")]
+    assert [(r.recipient_party, r.template_id, r.context, r.status) for r in batch8] == [
+        (r.recipient_party, r.template_id, r.context, r.status) for r in first
+    ]
+    assert {r.case_id for r in rows if r.dedup_key.startswith("deadline:9:")} == {other.case_id}
+
+
+def test_enqueue_many_refuses_health_data_like_enqueue(tmp_path):
+    from workflows.outbox import Notices, enqueue_many
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'o.db'}")
+    SQLModel.metadata.create_all(engine, tables=[OutboxMessage.__table__])
+    bad = NotificationEvent("statement_delivered", Process.STATEMENT, {"diagnosis": "F20.0"})
+    with Session(engine) as session, pytest.raises(InputError, match="§ 35 SGB I"):
+        enqueue_many(session, [Notices(CASE, [bad], "x")], at=AT)
+    assert _count(engine) == 0

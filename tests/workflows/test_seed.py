@@ -16,7 +16,7 @@ from states.processes.case import CaseState
 from workflows import service
 from workflows.db import dispose_engines, get_engine, migrate
 from workflows.seed import seed
-from workflows.sweep import run_sweep
+from workflows.sweep import overdue_report, run_sweep
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=BERLIN)  # Monday after Whit Monday (25 May 2026)
@@ -110,8 +110,9 @@ def test_seeded_deadlines_are_open_overdue_and_due_for_reminders_as_of_now(seede
 def test_a_sweep_at_the_seed_time_finds_nothing_left_to_do(seeded_once):
     engine, _ = seeded_once
     result = run_sweep(engine, NOW)
-    assert (result["reminders"], result["escalations"]) == (0, 0)
-    assert result["overdue"]  # the missed, still outstanding deadlines are listed
+    assert result == {"reminders": 0, "escalations": 0}
+    report = overdue_report(engine, NOW)  # the missed, still outstanding deadlines are listed
+    assert report["overdue"] and report["overdue_total"] >= len(report["overdue"])
 
 
 def test_a_sweep_the_next_morning_finds_a_batch_of_reminders_and_escalations(seeded):
@@ -228,5 +229,46 @@ def test_gpv_dev_seed_prints_json_and_refuses_a_bad_count(tmp_path, monkeypatch,
         main(["dev", "seed", "--cases", "15", "--now", "2026-06-01T08:00", "--json"])
         out = json.loads(capsys.readouterr().out)
         assert out["cases"] == 15
+    finally:
+        dispose_engines()
+
+
+def test_the_peak_profile_gives_about_three_open_deadlines_per_case_and_nothing_left_to_do(engine):
+    result = seed(engine, cases=CASES, now=NOW, profile="peak")
+    assert result["profile"] == "peak"
+    open_per_case = result["open_deadlines"] / CASES
+    assert 2.7 <= open_per_case <= 3.0, result
+    assert rows(engine, "SELECT count(*) FROM deadlines WHERE status = 'open'") == [
+        (result["open_deadlines"],)
+    ]
+    per_case = Counter(
+        n for _, n in rows(
+            engine, "SELECT case_id, count(*) FROM deadlines WHERE status = 'open' GROUP BY case_id"
+        )
+    )  # fmt: skip
+    assert per_case[3] >= 0.8 * CASES  # decision, statement and housing_ack open
+    assert set(per_case) <= {2, 3}
+    open_rules = rows(engine, "SELECT DISTINCT rule FROM deadlines WHERE status = 'open'")
+    assert {r for (r,) in open_rules} == {"jurisdiction", "decision", "statement", "housing_ack"}
+    assert run_sweep(engine, NOW) == {"reminders": 0, "escalations": 0}
+    assert service.audit_verify(engine)["ok"]
+
+
+def test_gpv_dev_seed_takes_a_profile_and_refuses_an_unknown_one(tmp_path, monkeypatch, capsys):
+    import json
+
+    from workflows.cli import main
+
+    monkeypatch.setenv("GPV_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("GPV_DATABASE_URL", raising=False)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main(["dev", "seed", "--cases", "5", "--profile", "busy"])
+        assert exited.value.code == 2
+        assert "--profile" in capsys.readouterr().err
+        args = ["dev", "seed", "--cases", "12", "--profile", "peak", "--now", "2026-06-01T08:00"]
+        main([*args, "--json"])
+        out = json.loads(capsys.readouterr().out)
+        assert out["profile"] == "peak" and out["open_deadlines"] >= 2 * 12
     finally:
         dispose_engines()

@@ -18,7 +18,13 @@ from sqlalchemy.engine import Engine
 
 from workflows import service
 from workflows.db import dispose_engines, get_engine, migrate, read_session
-from workflows.sweep import overdue_query, reminder_query, run_sweep
+from workflows.sweep import (
+    outstanding_query,
+    overdue_query,
+    overdue_report,
+    reminder_query,
+    run_sweep,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -77,7 +83,8 @@ def deadline(engine: Engine, rule: str) -> dict:
 def test_before_the_reminder_day_nothing_is_sent(engine):
     open_case(engine)
     result = run_sweep(engine, berlin("2026-03-10T23:59"))
-    assert result == {"reminders": 0, "escalations": 0, "overdue": []}
+    assert result == {"reminders": 0, "escalations": 0}
+    assert overdue_report(engine, berlin("2026-03-10T23:59")) == {"overdue": [], "overdue_total": 0}
     assert outbox(engine) == []
 
 
@@ -117,7 +124,7 @@ def test_a_deadline_past_its_due_day_is_missed_and_escalated_once(engine):
     run_sweep(engine, berlin("2026-03-11T08:00"))  # the reminder first
     result = run_sweep(engine, berlin("2026-03-17T00:00"))
     assert result["escalations"] == 1
-    assert result["overdue"] == [
+    assert overdue_report(engine, berlin("2026-03-17T00:00"))["overdue"] == [
         {
             "case_id": case_id,
             "rule": "jurisdiction",
@@ -135,7 +142,7 @@ def test_a_deadline_past_its_due_day_is_missed_and_escalated_once(engine):
     again = run_sweep(engine, berlin("2026-03-18T09:00"))
     assert again["escalations"] == 0
     assert [r for r in outbox(engine) if r[0] == "deadline_missed"] == escalations
-    assert again["overdue"][0]["days_overdue"] == 2
+    assert overdue_report(engine, berlin("2026-03-18T09:00"))["overdue"][0]["days_overdue"] == 2
 
 
 def test_a_deadline_overdue_before_its_reminder_went_out_gets_only_the_escalation(engine):
@@ -193,6 +200,17 @@ def test_the_sweep_queries_are_range_scans_of_their_indexes(engine):
     assert "COVERING INDEX ix_deadlines_reminder" in plans["reminder"], plans
 
 
+def test_the_overdue_report_reads_ix_deadlines_due_in_order_without_sorting_the_backlog(engine):
+    with read_session(engine) as session:
+        conn = session.connection()
+        compiled = (
+            outstanding_query().limit(500).compile(conn, compile_kwargs={"literal_binds": True})
+        )
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    assert "INDEX ix_deadlines_due" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan  # no sort: the index order is the report's order
+
+
 def test_gpv_sweep_prints_reminders_and_escalations_as_json(tmp_path):
     import os
     import subprocess
@@ -218,9 +236,100 @@ def test_gpv_sweep_prints_reminders_and_escalations_as_json(tmp_path):
     result = json.loads(done.stdout)
     assert (result["reminders"], result["escalations"]) == (0, 1)
     assert result["overdue"][0]["rule"] == "jurisdiction"
+    assert result["overdue_total"] == 1
 
 
 def test_a_sweep_with_a_naive_time_is_refused(engine):
     with pytest.raises(ValueError):
         run_sweep(engine, datetime(2026, 3, 17, 8, 0))
     assert run_sweep(engine, datetime(2026, 3, 17, 8, 0, tzinfo=UTC))["reminders"] == 0
+
+
+def _per_key_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(text("SELECT dedup_key, count(*) FROM outbox GROUP BY dedup_key")).all()
+        )
+
+
+def test_a_sweep_over_several_chunks_writes_each_reminder_and_escalation_exactly_once(engine):
+    cases = [open_case(engine) for _ in range(7)]
+    # Wed 11.03.2026: the seven jurisdiction reminders, in chunks of two (four transactions).
+    assert run_sweep(engine, berlin("2026-03-11T08:00"), chunk=2) == {
+        "reminders": 7,
+        "escalations": 0,
+    }
+    assert run_sweep(engine, berlin("2026-03-11T08:05"), chunk=3)["reminders"] == 0
+    # Tue 24.03.2026: jurisdiction (16.03.) and decision (23.03.) of each case are missed.
+    assert run_sweep(engine, berlin("2026-03-24T08:00"), chunk=3) == {
+        "reminders": 0,
+        "escalations": 14,
+    }
+    assert run_sweep(engine, berlin("2026-03-24T08:05"), chunk=2)["escalations"] == 0
+    per_key = _per_key_counts(engine)
+    assert set(per_key.values()) == {1}
+    events = [r[0] for r in outbox(engine)]
+    assert events.count("jurisdiction_reminder") == 7
+    assert events.count("deadline_missed") == 14 * 2  # the LWL and its supervisor each
+    with engine.connect() as conn:
+        missed = conn.execute(
+            text("SELECT count(*) FROM audit_entries WHERE trigger = 'miss_deadline'")
+        ).scalar_one()
+        statuses = conn.execute(text("SELECT DISTINCT status FROM deadlines")).all()
+    assert missed == 14 and statuses == [("missed",)]
+    assert len({c for c in cases}) == 7 and service.audit_verify(engine)["ok"] is True
+
+
+def test_a_sweep_in_small_chunks_writes_the_same_notices_as_one_in_a_single_chunk(tmp_path):
+    def swept(name: str, chunk: int) -> list[tuple]:
+        eng = get_engine(f"sqlite:///{tmp_path / name}")
+        migrate(eng)
+        for received in ("2026-03-02", "2026-03-03", "2026-03-04"):
+            open_case(eng, received=date.fromisoformat(received), at=berlin(f"{received}T10:00"))
+        for now in ("2026-03-11T08:00", "2026-03-18T08:00", "2026-03-26T08:00"):
+            run_sweep(eng, berlin(now), chunk=chunk)
+        return [(r[0], r[1], r[2], r[3]) for r in outbox(eng)]
+
+    try:
+        assert sorted(swept("small.db", 1)) == sorted(swept("one.db", 500))
+    finally:
+        dispose_engines()
+
+
+def test_the_overdue_report_lists_the_most_overdue_first_up_to_its_limit_and_counts_all(engine):
+    for received in ("2026-03-09", "2026-03-02", "2026-03-05"):
+        open_case(engine, received=date.fromisoformat(received), at=berlin(f"{received}T10:00"))
+    now = berlin("2026-04-01T08:00")
+    run_sweep(engine, now)  # jurisdiction and decision of all three are missed
+    report = overdue_report(engine, now, limit=2)
+    assert report["overdue_total"] == 6
+    assert [(o["rule"], o["due"], o["days_overdue"]) for o in report["overdue"]] == [
+        ("jurisdiction", "2026-03-16", 16),  # received Mon 02.03.
+        ("jurisdiction", "2026-03-19", 13),  # received Thu 05.03.
+    ]
+    assert set(report["overdue"][0]) == {
+        "case_id", "rule", "norm", "due", "days_overdue", "responsible_party",
+    }  # fmt: skip
+    everything = overdue_report(engine, now)
+    assert len(everything["overdue"]) == 6 and everything["overdue"][:2] == report["overdue"]
+    assert overdue_report(engine, now, limit=0) == {"overdue": [], "overdue_total": 6}
+
+
+def test_a_sweep_with_nothing_due_does_not_read_the_backlog_of_missed_deadlines(engine):
+    from sqlalchemy import event
+
+    open_case(engine)
+    run_sweep(engine, berlin("2026-03-24T08:00"))  # two deadlines missed, still outstanding
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(f"{statement} {parameters}")
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert run_sweep(engine, berlin("2026-03-25T08:00")) == {"reminders": 0, "escalations": 0}
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2, seen  # the two indexed queries of what is due, nothing else
+    assert not any("missed" in s for s in seen), seen

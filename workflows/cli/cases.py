@@ -350,12 +350,23 @@ def sweep_command(
     now: Annotated[
         str | None, typer.Option("--now", help="Zeitpunkt des Laufs (Standard: jetzt).")
     ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit",
+            min=0,
+            help="Höchstens so viele überfällige Fristen auflisten, die ältesten zuerst "
+            "(gezählt werden alle).",
+        ),
+    ] = 500,
     as_json: JsonOpt = False,
 ) -> None:
     """Fristen prüfen: fällige Erinnerungen und Eskalationen in den Postausgang schreiben."""
-    from workflows.sweep import run_sweep
+    from workflows.sweep import overdue_report, run_sweep
 
-    result = run_sweep(_engine(), parse_when(now, "--now"))
+    when = parse_when(now, "--now")
+    engine = _engine()
+    result: dict[str, Any] = {**run_sweep(engine, when), **overdue_report(engine, when, limit)}
     if as_json:
         emit_json(result)
         return
@@ -364,9 +375,11 @@ def sweep_command(
             f"überfällig: {o['case_id']}  {o['rule']:<13} fällig {o['due']} "
             f"(seit {o['days_overdue']} Tagen)  {o['responsible_party']}  {o['norm']}"
         )
+    total, shown = result["overdue_total"], len(result["overdue"])
+    more = f" (die {shown} ältesten aufgelistet)" if shown < total else ""
     typer.echo(
         f"Erinnerungen: {result['reminders']}, Eskalationen: {result['escalations']}, "
-        f"überfällig insgesamt: {len(result['overdue'])}"
+        f"überfällig insgesamt: {total}{more}"
     )
 
 

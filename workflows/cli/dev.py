@@ -1,8 +1,9 @@
 """Command group 'dev': tools for developers (seed data for benchmarks).
 
-``gpv dev seed --cases N [--now …] [--rng-seed 2026] [--json]`` adds N synthetic cases to the
-application database (``$GPV_DATABASE_URL`` or the SQLite file in ``$GPV_DATA_DIR``), as of
-``--now`` (default: now). See :mod:`workflows.seed`.
+``gpv dev seed --cases N [--profile realistic|peak] [--now …] [--rng-seed 2026] [--json]`` adds N
+synthetic cases to the application database (``$GPV_DATABASE_URL`` or the SQLite file in
+``$GPV_DATA_DIR``), as of ``--now`` (default: now). ``--profile peak``: the busiest weeks, about
+three open deadlines per case. See :mod:`workflows.seed` and :mod:`workflows.seed_plans`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ def seed_command(
     rng_seed: Annotated[
         int, typer.Option("--rng-seed", help="Startwert des Zufallsgenerators.")
     ] = 2026,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            help="Mischung der Verfahrensstände: realistic (alle Stände, ~1 offene Frist je Fall) "
+            "oder peak (Hochlast: ~3 offene Fristen je Fall).",
+        ),
+    ] = "realistic",
     json_out: Annotated[bool, typer.Option("--json", help="JSON ausgeben.")] = False,
 ) -> None:
     """Synthetische Fälle über alle Städte und Verfahrensstände anlegen (nur Testdaten)."""
@@ -47,7 +56,7 @@ def seed_command(
     if cases < 1 or cases > MAX_CASES:
         raise InputError(f"--cases muss zwischen 1 und {_n(MAX_CASES)} liegen, nicht {cases}.")
     when = parse_when(now, "--now")
-    result = seed(ready_engine(), cases=cases, now=when, rng_seed=rng_seed)
+    result = seed(ready_engine(), cases=cases, now=when, rng_seed=rng_seed, profile=profile)
     if json_out:
         emit_json(result)
         return

@@ -301,6 +301,39 @@ def test_the_sweep_flow_publishes_the_overdue_deadlines_table(app_engine: Any) -
     assert case["id"] in str(artifact.data) and "jurisdiction" in str(artifact.data)
 
 
+def test_the_overdue_table_is_bounded_and_its_description_counts_all(
+    app_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workflows.sweep
+    from workflows.flows import OVERDUE_KEY, sweep_deadlines
+
+    monkeypatch.setattr(workflows.sweep, "OVERDUE_LIMIT", 1)
+    first = _open(app_engine, date(2026, 3, 30))  # jurisdiction due Tue 14.04., missed
+    _open(app_engine, date(2026, 3, 31))  # jurisdiction due Tue 14.04. as well
+    oldest = _open(app_engine, date(2026, 3, 23))  # jurisdiction due Tue 07.04., most overdue
+    result = asyncio.run(sweep_deadlines(NOW.isoformat()))
+    assert result["overdue"] >= 3 and first["id"]
+    with _client() as client:
+        artifact = client.read_latest_artifacts(artifact_filter=_key_filter(OVERDUE_KEY), limit=1)[
+            0
+        ]
+    assert oldest["id"] in str(artifact.data) and first["id"] not in str(artifact.data)
+    assert artifact.description.endswith(
+        f"die 1 am längsten überfälligen von {result['overdue']} insgesamt"
+    )
+
+
+def test_the_overdue_description_says_how_many_of_how_many_are_listed() -> None:
+    at = datetime(2026, 6, 2, 6, 0, tzinfo=UTC)
+    assert reports.overdue_description(at, shown=3, total=3) == (
+        "Überfällige Fristen, Stand 2026-06-02 06:00 UTC: 3 insgesamt"
+    )
+    assert reports.overdue_description(at, shown=500, total=51930) == (
+        "Überfällige Fristen, Stand 2026-06-02 06:00 UTC: die 500 am längsten überfälligen "
+        "von 51.930 insgesamt"
+    )
+
+
 def test_the_supervisor_report_publishes_its_tables(app_engine: Any) -> None:
     from workflows.flows import supervisor_report
 
