@@ -17,7 +17,7 @@ run: $(BIN)/gpv
 	$(BIN)/gpv run --demo
 
 test: $(BIN)/gpv
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 $(PYTEST_ARGS)
 
 lint: $(BIN)/gpv
 	$(BIN)/ruff check .

@@ -98,7 +98,10 @@ class DeadlineRecord(SQLModel, table=True):
 
     __tablename__ = "deadlines"
     __table_args__ = (
-        Index("ix_deadlines_case", "case_id", "status"),
+        # (case_id, rule, status): closing or re-anchoring a rule's deadline names all three; with
+        # only (case_id, status) SQLite preferred ix_deadlines_due and walked the whole backlog of
+        # missed deadlines on every fire (docs/benchmarks.md).
+        Index("ix_deadlines_case", "case_id", "rule", "status"),
         Index("ix_deadlines_reminder", "status", "reminder_sent_at", "remind_on"),
         Index("ix_deadlines_due", "status", "closed_at", "due"),
         Index("ix_deadlines_party", "responsible_party", "status", "due"),

@@ -339,3 +339,25 @@ def test_the_store_works_the_same_on_postgresql(postgres_url):
         assert service.audit_verify(engine)["ok"] is True
     finally:
         dispose_engines()
+
+
+def test_closing_a_rules_deadline_searches_the_case_index_not_the_backlog(engine):
+    """Closing or re-anchoring names case, rule and status; on SQLite that must be an index search
+    on ix_deadlines_case, never a walk over every missed deadline of every case."""
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    statement = (
+        update(DeadlineRecord)
+        .where(
+            col(DeadlineRecord.case_id) == "C-2026-000001",
+            col(DeadlineRecord.rule) == "decision",
+            col(DeadlineRecord.status) == "missed",
+            col(DeadlineRecord.closed_at).is_(None),
+        )
+        .values(closed_reason="x")
+    )
+    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "USING INDEX ix_deadlines_case (case_id=? AND rule=? AND status=?)" in plan

@@ -141,7 +141,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('deadlines', schema=None) as batch_op:
-        batch_op.create_index('ix_deadlines_case', ['case_id', 'status'], unique=False)
+        batch_op.create_index('ix_deadlines_case', ['case_id', 'rule', 'status'], unique=False)
         batch_op.create_index('ix_deadlines_due', ['status', 'closed_at', 'due'], unique=False)
         batch_op.create_index('ix_deadlines_party', ['responsible_party', 'status', 'due'], unique=False)
         batch_op.create_index('ix_deadlines_reminder', ['status', 'reminder_sent_at', 'remind_on'], unique=False)
