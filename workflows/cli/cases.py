@@ -15,100 +15,28 @@ first.
 
 from __future__ import annotations
 
-import os
-import re
-from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
-from states.errors import InputError
+from workflows.cli.options import (
+    ByOpt,
+    JsonOpt,
+    default_user,
+    engine,
+    parse_date,
+    parse_settings,
+    parse_when,
+)
 from workflows.cli.output import emit_json
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-BERLIN = ZoneInfo("Europe/Berlin")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+    pass
 
 EXIT_CHAIN_BROKEN = 1
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="JSON ausgeben.")]
-ByOpt = Annotated[
-    str | None,
-    typer.Option("--by", help="Wer handelt (Standard: $GPV_USER oder der Anmeldename)."),
-]
-
 case_app = typer.Typer(help="Fälle anlegen, anzeigen, auflisten und ändern.", no_args_is_help=True)
 audit_app = typer.Typer(help="Die Verlaufskette (Audit) prüfen.", no_args_is_help=True)
-
-
-# --------------------------------------------------------------------------------------------------
-# Parsing
-
-
-def parse_day(text: str, option: str) -> date:
-    value = (text or "").strip()
-    if _ISO_DATE.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise InputError(
-        f"Ungültiges Datum {text!r} für {option}: erwartet wird ein Tag, den es gibt, "
-        "im Format JJJJ-MM-TT (z. B. 2026-03-02)."
-    )
-
-
-def parse_when(text: str | None, option: str) -> datetime:
-    """``None`` → now; a date → 12:00 Europe/Berlin that day; a naive time → Europe/Berlin."""
-    if text is None or not text.strip():
-        return datetime.now(UTC)
-    value = text.strip()
-    if _ISO_DATE.match(value):
-        return datetime.combine(parse_day(value, option), time(12, 0), BERLIN)
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise InputError(
-            f"Ungültiger Zeitpunkt {text!r} für {option}: erwartet wird z. B. 2026-03-20, "
-            "2026-03-20T08:00 (Ortszeit Europe/Berlin) oder 2026-03-20T08:00+01:00."
-        ) from None
-    return when.replace(tzinfo=BERLIN) if when.tzinfo is None else when
-
-
-def default_user(by: str | None) -> str:
-    if by is not None and by.strip():
-        return by.strip()
-    env = os.environ.get("GPV_USER", "").strip()
-    if env:
-        return env
-    try:
-        import getpass
-
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unbekannt"
-
-
-def parse_settings(items: list[str] | None) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(
-                f"--set {item!r}: erwartet wird Schlüssel=Wert, "
-                'z. B. --set location="Kreishaus Unna".'
-            )
-        params[key.strip()] = value
-    return params
-
-
-def _engine() -> Engine:
-    from workflows.db import ready_engine
-
-    return ready_engine()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -183,13 +111,13 @@ def case_open(
     from workflows import service
 
     case = service.open_case(
-        _engine(),
-        received=parse_day(received, "--received"),
-        birth_date=parse_day(birth_date, "--birth-date"),
+        engine(),
+        received=parse_date(received, "--received"),
+        birth_date=parse_date(birth_date, "--birth-date"),
         municipality=municipality,
         disabilities=disability,
         benefit=benefit,
-        school_finished=parse_day(school_finished, "--school-finished")
+        school_finished=parse_date(school_finished, "--school-finished")
         if school_finished
         else None,
         person_ref=person_ref,
@@ -212,7 +140,7 @@ def case_show(
     """Einen Fall mit Prozessen, Fristen und Verlauf zeigen."""
     from workflows import service
 
-    case = service.show_case(_engine(), case_id)
+    case = service.show_case(engine(), case_id)
     if as_json:
         emit_json(case)
     else:
@@ -240,7 +168,7 @@ def case_list(
     from workflows import service
 
     cases = service.list_cases(
-        _engine(),
+        engine(),
         status=status,
         overdue=overdue,
         municipality=municipality,
@@ -277,7 +205,7 @@ def case_update(
     from workflows import service
 
     case = service.update_contact(
-        _engine(), case_id, contact_email, at=parse_when(at, "--at"), by=default_user(by)
+        engine(), case_id, contact_email, at=parse_when(at, "--at"), by=default_user(by)
     )
     if as_json:
         emit_json(case)
@@ -314,7 +242,7 @@ def fire_command(
     if api_url is not None:
         case = orchestration.submit_fire(case_id, trigger, params, when, user, api_url=api_url)
     else:
-        case = orchestration.fire_in_process(case_id, trigger, params, when, user, engine=_engine())
+        case = orchestration.fire_in_process(case_id, trigger, params, when, user, engine=engine())
     if as_json:
         emit_json(case)
     else:
@@ -333,7 +261,7 @@ def tasks_command(
     """Offene Aufgaben je Partei, früheste Frist zuerst."""
     from workflows import service
 
-    items = service.tasks(_engine(), party=party, now=parse_when(now, "--now"))
+    items = service.tasks(engine(), party=party, now=parse_when(now, "--now"))
     if as_json:
         emit_json(items)
         return
@@ -365,8 +293,8 @@ def sweep_command(
     from workflows.sweep import overdue_report, run_sweep
 
     when = parse_when(now, "--now")
-    engine = _engine()
-    result: dict[str, Any] = {**run_sweep(engine, when), **overdue_report(engine, when, limit)}
+    db = engine()
+    result: dict[str, Any] = {**run_sweep(db, when), **overdue_report(db, when, limit)}
     if as_json:
         emit_json(result)
         return
@@ -388,7 +316,7 @@ def audit_verify(as_json: JsonOpt = False) -> None:
     """Die Hash-Kette des Verlaufs prüfen; nennt den ersten gebrochenen Eintrag (Exit-Code 1)."""
     from workflows import service
 
-    result = service.audit_verify(_engine())
+    result = service.audit_verify(engine())
     if as_json:
         emit_json(result)
     elif result["ok"]:

@@ -48,7 +48,7 @@ def seed_command(
     json_out: Annotated[bool, typer.Option("--json", help="JSON ausgeben.")] = False,
 ) -> None:
     """Synthetische Fälle über alle Städte und Verfahrensstände anlegen (nur Testdaten)."""
-    from workflows.cli.cases import parse_when
+    from workflows.cli.options import parse_when
     from workflows.cli.output import emit_json
     from workflows.db import ready_engine
     from workflows.seed import seed

@@ -8,24 +8,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from states.errors import InputError
+from workflows.cli.options import JsonOpt, engine, parse_when
 from workflows.cli.output import emit_json
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="JSON ausgeben.")]
 STATUSES = ("pending", "sent", "failed")
 _STATUS_DE = {"pending": "offen", "sent": "gesendet", "failed": "fehlgeschlagen"}
 
 config_app = typer.Typer(help="Versandkonfiguration (gpv.toml) anzeigen.", no_args_is_help=True)
-
-
-def _engine() -> Any:
-    from workflows.db import ready_engine
-
-    return ready_engine()
 
 
 def outbox_command(
@@ -42,7 +36,7 @@ def outbox_command(
         raise InputError(
             f"Unbekannter Status {status!r} für --status; erlaubt sind: {', '.join(STATUSES)}."
         )
-    rows = outbox_rows(_engine(), status=status)
+    rows = outbox_rows(engine(), status=status)
     if as_json:
         emit_json(rows)
         return
@@ -73,11 +67,10 @@ def dispatch_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Fällige Benachrichtigungen einmal versenden (E-Mail oder Brief-Datei)."""
-    from workflows.cli.cases import parse_when
     from workflows.dispatch import dispatch
 
     when = parse_when(now, "--now")
-    result = dispatch(_engine(), now=when)
+    result = dispatch(engine(), now=when)
     if as_json:
         emit_json(result)
         return

@@ -8,32 +8,16 @@ The last line of human output is the answer (due date, carrier id) so scripts ca
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated
 
 import typer
 
 from states.errors import InputError
+from workflows.cli.options import parse_date
 from workflows.cli.output import emit_json
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
 EXIT_UNDECIDED = 3
-
-
-def parse_date(text: str, option: str) -> date:
-    """An ISO date (JJJJ-MM-TT) that exists; InputError naming the option otherwise."""
-    value = (text or "").strip()
-    if _ISO_DATE.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise InputError(
-        f"Ungültiges Datum {text!r} für {option}: erwartet wird ein Tag, den es gibt, "
-        "im Format JJJJ-MM-TT (z. B. 2025-12-11)."
-    )
 
 
 def _today_berlin() -> date:

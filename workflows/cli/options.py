@@ -1,0 +1,90 @@
+"""Options and parsing shared by the command groups: dates, times, users, --set, --json."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from states.errors import InputError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+BERLIN = ZoneInfo("Europe/Berlin")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON ausgeben.")]
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Wer handelt (Standard: $GPV_USER oder der Anmeldename)."),
+]
+
+
+def parse_date(text: str, option: str) -> date:
+    """An ISO date (JJJJ-MM-TT) that exists; InputError naming the option otherwise."""
+    value = (text or "").strip()
+    if _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InputError(
+        f"Ungültiges Datum {text!r} für {option}: erwartet wird ein Tag, den es gibt, "
+        "im Format JJJJ-MM-TT (z. B. 2026-03-02)."
+    )
+
+
+def parse_when(text: str | None, option: str) -> datetime:
+    """``None`` → now; a date → 12:00 Europe/Berlin that day; a naive time → Europe/Berlin."""
+    if text is None or not text.strip():
+        return datetime.now(UTC)
+    value = text.strip()
+    if _ISO_DATE.match(value):
+        return datetime.combine(parse_date(value, option), time(12, 0), BERLIN)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"Ungültiger Zeitpunkt {text!r} für {option}: erwartet wird z. B. 2026-03-20, "
+            "2026-03-20T08:00 (Ortszeit Europe/Berlin) oder 2026-03-20T08:00+01:00."
+        ) from None
+    return when.replace(tzinfo=BERLIN) if when.tzinfo is None else when
+
+
+def default_user(by: str | None) -> str:
+    if by is not None and by.strip():
+        return by.strip()
+    env = os.environ.get("GPV_USER", "").strip()
+    if env:
+        return env
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unbekannt"
+
+
+def parse_settings(items: list[str] | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(
+                f"--set {item!r}: erwartet wird Schlüssel=Wert, "
+                'z. B. --set location="Kreishaus Unna".'
+            )
+        params[key.strip()] = value
+    return params
+
+
+def engine() -> Engine:
+    """The application database, migrated to the current schema."""
+    from workflows.db import ready_engine
+
+    return ready_engine()
