@@ -24,7 +24,7 @@ from sqlmodel import Field, SQLModel
 
 from notifications.policy import AgreementLike, CaseView, resolve
 from states.decision import NotificationEvent
-from states.errors import InputError
+from states.errors import ConfigError, InputError
 from workflows.db import UTCDateTime
 
 
@@ -141,7 +141,10 @@ def _insert_ignoring_duplicates(session: Session, target: Any = OutboxMessage) -
         from sqlalchemy.dialects import sqlite
 
         return sqlite.insert(target)
-    raise NotImplementedError(f"outbox: unsupported database {name!r}")  # pragma: no cover
+    raise ConfigError(  # pragma: no cover - db.get_engine accepts only these two
+        f"Die Datenbank {name!r} wird nicht unterstützt; GPV_DATABASE_URL muss auf SQLite oder "
+        "PostgreSQL (postgresql+psycopg://…) zeigen."
+    )
 
 
 def outbox_values(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from states.errors import ConfigError
+
 DATA_DIR_ENV = "GPV_DATA_DIR"
 DATABASE_URL_ENV = "GPV_DATABASE_URL"
 DEFAULT_DATA_DIR = ".gpv"
@@ -19,7 +21,13 @@ DATABASE_FILE = "gpv.db"
 def data_dir() -> Path:
     """The data folder (``$GPV_DATA_DIR`` or ``./.gpv``), created if it does not exist yet."""
     path = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"Der Datenordner {str(path)!r} lässt sich nicht anlegen ({exc.strerror or exc}); "
+            f"bitte {DATA_DIR_ENV} auf einen beschreibbaren Ordner setzen."
+        ) from exc
     return path.resolve()
 
 

@@ -265,3 +265,13 @@ def test_a_refused_or_failed_command_leaves_the_database_byte_for_byte_unchanged
     assert says in done.stderr
     assert done.stderr.strip(), "the reason goes to stderr"
     assert cli.fingerprint() == before
+
+
+def test_a_data_folder_that_cannot_be_created_is_bad_input_named_with_its_variable(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = {**os.environ, "GPV_DATA_DIR": str(blocker / "data")}
+    env.pop("GPV_DATABASE_URL", None)
+    done = subprocess.run([GPV, "case", "list"], env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "GPV_DATA_DIR" in done.stderr and "Traceback" not in done.stderr
