@@ -11,6 +11,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+# No timing assertions, not even Hypothesis's per-example deadline: these machines are shared and
+# noisy, and a slow example is not a wrong one.
+settings.register_profile("gpv", deadline=None)
+settings.load_profile("gpv")
 
 PG_HOST = os.environ.get("GPV_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("GPV_TEST_PG_PORT", "5432"))
