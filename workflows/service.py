@@ -267,8 +267,11 @@ def list_cases(
     ]
 
 
-def tasks(engine: Engine, *, party: str | None = None, now: datetime) -> list[dict[str, Any]]:
-    """Open work per party, earliest due first: every deadline whose step is outstanding.
+def tasks(
+    engine: Engine, *, party: str | None = None, now: datetime, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Open work per party, earliest due first: every deadline whose step is outstanding
+    (the first ``limit`` of them when given).
 
     Keys: party, process, case_id, rule, expected (what must happen), norm, due, overdue.
     """
@@ -283,6 +286,10 @@ def tasks(engine: Engine, *, party: str | None = None, now: datetime) -> list[di
     if party is not None:
         stmt = stmt.where(col(DeadlineRecord.responsible_party) == party)
     stmt = stmt.order_by(col(DeadlineRecord.due), col(DeadlineRecord.id))
+    if limit is not None:
+        if limit < 1:
+            raise InputError(f"--limit {limit}: erwartet wird eine Zahl ab 1.")
+        stmt = stmt.limit(limit)
     with read_session(engine) as session:
         rows = session.scalars(stmt).all()
     result = []

@@ -195,6 +195,8 @@ def test_case_list_and_tasks_show_open_work_with_overdue_flags(cli):
     everything = cli.json("tasks", "--now", "2026-03-10")
     assert {t["party"] for t in everything} == {"lwl", "spdi"}
     assert not any(t["overdue"] for t in everything)
+    first = cli.json("tasks", "--limit", "1", "--now", "2026-03-10")
+    assert first == everything[:1] and len(everything) > 1
 
 
 def test_case_update_records_the_contact_address_in_the_history(cli):

@@ -256,12 +256,15 @@ def tasks_command(
     now: Annotated[
         str | None, typer.Option("--now", help="Stichzeitpunkt (Standard: jetzt).")
     ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Höchstens so viele (früheste zuerst).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Offene Aufgaben je Partei, früheste Frist zuerst."""
     from workflows import service
 
-    items = service.tasks(engine(), party=party, now=parse_when(now, "--now"))
+    items = service.tasks(engine(), party=party, now=parse_when(now, "--now"), limit=limit)
     if as_json:
         emit_json(items)
         return
