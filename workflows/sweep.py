@@ -31,7 +31,7 @@ overdue, by ``ix_deadlines_due``) with the total count, for ``gpv sweep`` and th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
@@ -170,100 +170,115 @@ def _won(session: Session, stmt: Any) -> list[DeadlineFacts]:
     return sorted((DeadlineFacts(*row) for row in rows), key=lambda d: d.id)
 
 
-def _escalate(
+def _claim_and_notify(
     engine: Engine,
     ids: Sequence[int],
+    *,
+    claim: Callable[[Sequence[int]], Any],
+    plan: Callable[[DeadlineFacts], NotificationEvent | None],
+    kind: str,
     now: datetime,
     agreement: Agreement,
-    today: date,
     chunk: int,
+    record: Callable[[Session, list[DeadlineFacts]], None] | None = None,
 ) -> int:
+    """The one shape of both sweep steps, ``chunk`` deadlines per transaction: the conditional
+    UPDATE ``claim(part)`` wins each deadline at most once; only the rows it won get their notice
+    (dedup key ``deadline:<id>:<kind>``) and, via ``record``, whatever else belongs in the same
+    transaction. Returns how many deadlines this run won."""
     from workflows.outbox import Notices, enqueue_many
 
     won = 0
     for part in _chunks(ids, chunk):
         with write_session(engine) as session:
-            facts = _won(
-                session,
-                update(DeadlineRecord)
-                .where(
-                    col(DeadlineRecord.id).in_(part),
-                    col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
-                )
-                .values(status=DeadlineStatus.MISSED.value, escalated_at=now),
-            )
-            views = case_views(session, (d.case_id for d in facts))
-            enqueue_many(
-                session,
-                (
-                    Notices(
-                        views[d.case_id],
-                        [plan_escalation(agreement, d, today)],
-                        f"deadline:{d.id}:escalation",
-                    )
-                    for d in facts
-                ),
-                at=now,
-                agreement=cast(Any, agreement),  # the Agreement satisfies AgreementLike
-            )
-            audit.append_many(
-                session,
-                [
-                    audit.NewEntry(
-                        case_id=d.case_id,
-                        trigger=MISS_TRIGGER,
-                        process=d.process,
-                        from_state=DeadlineStatus.OPEN.value,
-                        to_state=DeadlineStatus.MISSED.value,
-                        at=now,
-                        by=SWEEP_ACTOR,
-                        params={"rule": d.rule, "norm": d.norm, "due": d.due.isoformat()},
-                    )
-                    for d in facts
-                ],
-                recorded_at=datetime.now(UTC),
-            )
-            won += len(facts)
-    return won
-
-
-def _remind(
-    engine: Engine,
-    ids: Sequence[int],
-    now: datetime,
-    agreement: Agreement,
-    today: date,
-    chunk: int,
-) -> int:
-    from workflows.outbox import Notices, enqueue_many
-
-    won = 0
-    for part in _chunks(ids, chunk):
-        with write_session(engine) as session:
-            facts = _won(
-                session,
-                update(DeadlineRecord)
-                .where(
-                    col(DeadlineRecord.id).in_(part),
-                    col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
-                    col(DeadlineRecord.reminder_sent_at).is_(None),
-                )
-                .values(reminder_sent_at=now),
-            )
-            planned = [(d, plan_reminder(agreement, d, today)) for d in facts]
+            facts = _won(session, claim(part))
+            planned = [(d, plan(d)) for d in facts]
             views = case_views(session, (d.case_id for d, event in planned if event is not None))
             enqueue_many(
                 session,
                 (
-                    Notices(views[d.case_id], [event], f"deadline:{d.id}:reminder")
+                    Notices(views[d.case_id], [event], f"deadline:{d.id}:{kind}")
                     for d, event in planned
                     if event is not None
                 ),
                 at=now,
                 agreement=cast(Any, agreement),  # the Agreement satisfies AgreementLike
             )
+            if record is not None:
+                record(session, facts)
             won += len(facts)
     return won
+
+
+def _escalate(
+    engine: Engine, ids: Sequence[int], now: datetime, agreement: Agreement, today: date, chunk: int
+) -> int:
+    def claim(part: Sequence[int]) -> Any:
+        return (
+            update(DeadlineRecord)
+            .where(
+                col(DeadlineRecord.id).in_(part),
+                col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
+            )
+            .values(status=DeadlineStatus.MISSED.value, escalated_at=now)
+        )
+
+    def record(session: Session, facts: list[DeadlineFacts]) -> None:
+        audit.append_many(
+            session,
+            [
+                audit.NewEntry(
+                    case_id=d.case_id,
+                    trigger=MISS_TRIGGER,
+                    process=d.process,
+                    from_state=DeadlineStatus.OPEN.value,
+                    to_state=DeadlineStatus.MISSED.value,
+                    at=now,
+                    by=SWEEP_ACTOR,
+                    params={"rule": d.rule, "norm": d.norm, "due": d.due.isoformat()},
+                )
+                for d in facts
+            ],
+            recorded_at=datetime.now(UTC),
+        )
+
+    return _claim_and_notify(
+        engine,
+        ids,
+        claim=claim,
+        plan=lambda d: plan_escalation(agreement, d, today),
+        kind="escalation",
+        now=now,
+        agreement=agreement,
+        chunk=chunk,
+        record=record,
+    )
+
+
+def _remind(
+    engine: Engine, ids: Sequence[int], now: datetime, agreement: Agreement, today: date, chunk: int
+) -> int:
+    def claim(part: Sequence[int]) -> Any:
+        return (
+            update(DeadlineRecord)
+            .where(
+                col(DeadlineRecord.id).in_(part),
+                col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
+                col(DeadlineRecord.reminder_sent_at).is_(None),
+            )
+            .values(reminder_sent_at=now)
+        )
+
+    return _claim_and_notify(
+        engine,
+        ids,
+        claim=claim,
+        plan=lambda d: plan_reminder(agreement, d, today),
+        kind="reminder",
+        now=now,
+        agreement=agreement,
+        chunk=chunk,
+    )
 
 
 def run_sweep(
