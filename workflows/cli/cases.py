@@ -20,8 +20,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from workflows.cli.options import (
+    BenefitOpt,
+    BirthDateOpt,
     ByOpt,
+    DisabilityOpt,
     JsonOpt,
+    MunicipalityOpt,
+    SchoolFinishedOpt,
     default_user,
     engine,
     parse_date,
@@ -76,25 +81,11 @@ def _print_case(case: dict[str, Any]) -> None:
 @case_app.command("open")
 def case_open(
     received: Annotated[str, typer.Option("--received", help="Antragseingang, JJJJ-MM-TT.")],
-    birth_date: Annotated[str, typer.Option("--birth-date", help="Geburtsdatum, JJJJ-MM-TT.")],
-    municipality: Annotated[
-        str, typer.Option("--municipality", help="Stadt oder Gemeinde im Kreis Unna.")
-    ],
-    disability: Annotated[
-        str,
-        typer.Option(
-            "--disability",
-            help="Behinderungsart(en), durch Komma getrennt: physical, intellectual, mental, "
-            "sensory, addiction.",
-        ),
-    ],
-    benefit: Annotated[
-        str, typer.Option("--benefit", help="Leistungsart, z. B. supported_living.")
-    ],
-    school_finished: Annotated[
-        str | None,
-        typer.Option("--school-finished", help="Ende der Schulausbildung, JJJJ-MM-TT."),
-    ] = None,
+    birth_date: BirthDateOpt,
+    municipality: MunicipalityOpt,
+    disability: DisabilityOpt,
+    benefit: BenefitOpt,
+    school_finished: SchoolFinishedOpt = None,
     person_ref: Annotated[
         str | None, typer.Option("--person-ref", help="Eigenes Aktenzeichen des Trägers.")
     ] = None,

@@ -25,6 +25,29 @@ ByOpt = Annotated[
 ]
 
 
+# The person's facts, asked for by `gpv route` and `gpv case open` alike (one wording).
+BirthDateOpt = Annotated[str, typer.Option("--birth-date", help="Geburtsdatum, JJJJ-MM-TT.")]
+MunicipalityOpt = Annotated[
+    str,
+    typer.Option("--municipality", help="Stadt/Gemeinde im Kreis Unna (Umlaute optional: Boenen)."),
+]
+DisabilityOpt = Annotated[
+    str,
+    typer.Option(
+        "--disability",
+        help="Behinderungsart(en), durch Komma getrennt: physical, intellectual, mental, "
+        "sensory, addiction.",
+    ),
+]
+BenefitOpt = Annotated[
+    str, typer.Option("--benefit", help="Leistungsart (Glossar-ID, z. B. supported_living).")
+]
+SchoolFinishedOpt = Annotated[
+    str | None,
+    typer.Option("--school-finished", help="Ende der Schulausbildung, JJJJ-MM-TT."),
+]
+
+
 def parse_date(text: str, option: str) -> date:
     """An ISO date (JJJJ-MM-TT) that exists; InputError naming the option otherwise."""
     value = (text or "").strip()

@@ -14,7 +14,14 @@ from typing import Annotated
 import typer
 
 from states.errors import InputError
-from workflows.cli.options import parse_date
+from workflows.cli.options import (
+    BenefitOpt,
+    BirthDateOpt,
+    DisabilityOpt,
+    MunicipalityOpt,
+    SchoolFinishedOpt,
+    parse_date,
+)
 from workflows.cli.output import emit_json
 
 EXIT_UNDECIDED = 3
@@ -90,28 +97,11 @@ def deadline(
 
 
 def route(
-    birth_date: Annotated[str, typer.Option("--birth-date", help="Geburtsdatum, JJJJ-MM-TT.")],
-    municipality: Annotated[
-        str,
-        typer.Option(
-            "--municipality", help="Stadt/Gemeinde im Kreis Unna (Umlaute optional: Boenen)."
-        ),
-    ],
-    disability: Annotated[
-        str,
-        typer.Option(
-            "--disability",
-            help="Behinderungsart(en), durch Komma getrennt: physical, intellectual, mental, "
-            "sensory, addiction.",
-        ),
-    ],
-    benefit: Annotated[
-        str, typer.Option("--benefit", help="Leistungsart (Glossar-ID, z. B. school_assistant).")
-    ],
-    school_finished: Annotated[
-        str | None,
-        typer.Option("--school-finished", help="Ende der Schulausbildung, JJJJ-MM-TT."),
-    ] = None,
+    birth_date: BirthDateOpt,
+    municipality: MunicipalityOpt,
+    disability: DisabilityOpt,
+    benefit: BenefitOpt,
+    school_finished: SchoolFinishedOpt = None,
     on: Annotated[
         str | None,
         typer.Option("--on", help="Stichtag, JJJJ-MM-TT (Standard: heute, Europe/Berlin)."),
