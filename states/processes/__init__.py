@@ -218,6 +218,19 @@ def close_if_open(
     effects.deadlines_close.append(DeadlineClosure(rule=rule, status=status, reason=reason))
 
 
+def start_with_deadline(
+    ctx: StepContext, effects: Effects, rule: str, event: str, process: Process
+) -> None:
+    """Start a sub-process: fresh data, the rule's deadline anchored today, and the request notice
+    telling the responsible party what is due by when (with the norm)."""
+    spec = open_rule(ctx, rule, ctx.today)
+    effects.data = {}
+    effects.deadlines_open.append(spec)
+    effects.notifications.append(
+        NotificationEvent(event, process, {"due": spec.due.isoformat(), "norm": spec.norm})
+    )
+
+
 def responsible_party(ctx: StepContext, responsible: str) -> str:
     """The party id behind a rule's ``responsible`` role (carrier | spdi | housing)."""
     if responsible == "carrier":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from states.decision import DeadlineStatus, NotificationEvent, Process
+from states.decision import DeadlineStatus, Process
 from states.processes import (
     Effects,
     ProcessDefinition,
@@ -17,7 +17,7 @@ from states.processes import (
     StepContext,
     Transition,
     close_if_open,
-    open_rule,
+    start_with_deadline,
 )
 
 NORM = "§ 117 Abs. 1 SGB IX i. V. m. der Kooperationsvereinbarung LWL – Kreis Unna (Wohnen)"
@@ -49,14 +49,7 @@ STATES: dict[StrEnum, StateSpec] = {
 
 
 def _request(ctx: StepContext, fx: Effects) -> None:
-    spec = open_rule(ctx, "housing_ack", ctx.today)
-    fx.data = {}
-    fx.deadlines_open.append(spec)
-    fx.notifications.append(
-        NotificationEvent(
-            "housing_requested", Process.HOUSING, {"due": spec.due.isoformat(), "norm": spec.norm}
-        )
-    )
+    start_with_deadline(ctx, fx, "housing_ack", "housing_requested", Process.HOUSING)
 
 
 def _acknowledge(ctx: StepContext, fx: Effects) -> None:

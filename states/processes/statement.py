@@ -24,6 +24,7 @@ from states.processes import (
     open_deadline_of,
     open_rule,
     refused,
+    start_with_deadline,
 )
 
 NORM_REQUEST = "§ 121 Abs. 3 SGB IX"
@@ -83,16 +84,7 @@ STATES: dict[StrEnum, StateSpec] = {
 
 
 def _request(ctx: StepContext, fx: Effects) -> None:
-    spec = open_rule(ctx, "statement", ctx.today)
-    fx.data = {}
-    fx.deadlines_open.append(spec)
-    fx.notifications.append(
-        NotificationEvent(
-            "statement_requested",
-            Process.STATEMENT,
-            {"due": spec.due.isoformat(), "norm": spec.norm},
-        )
-    )
+    start_with_deadline(ctx, fx, "statement", "statement_requested", Process.STATEMENT)
 
 
 def _deliver(ctx: StepContext, fx: Effects) -> None:
