@@ -4,11 +4,11 @@
     .venv/bin/python bench/bench_store.py --points 1000,10000 --backends sqlite   # a quick run
     .venv/bin/python bench/bench_store.py --explain --before --json-out /tmp/bench.json
 
-A *point* is ``N`` or ``N:profile`` (``workflows.seed_plans.PROFILES``: ``realistic``, the default,
-about 1 open deadline per case and a backlog of missed ones; ``peak``, ~2.9 open deadlines per case,
-every case received in the last two weeks). The default points are 1k, 10k and 100k cases in both
-profiles. For each backend and point, in a fresh database: seed ``N`` cases (``workflows.seed``) as
-of :data:`NOW`, then measure
+A *point* is ``N`` or ``N:profile`` (``workflows.seeding.plans.PROFILES``: ``realistic``, the
+default, about 1 open deadline per case and a backlog of missed ones; ``peak``, ~2.9 open deadlines
+per case, every case received in the last two weeks). The default points are 1k, 10k and 100k cases
+in both profiles. For each backend and point, in a fresh database: seed ``N`` cases
+(``workflows.seeding.seed``) as of :data:`NOW`, then measure
 
 - the **floor**: the sweep's two indexed queries (same WHERE clauses as
   ``workflows.sweep.overdue_query`` / ``reminder_query``) executed directly as SQL strings;
@@ -64,9 +64,10 @@ import legacy_sweep
 
 import workflows.sweep
 from states.deadlines import berlin_date
-from workflows import db, service
-from workflows.db import dispose_engines, get_engine, migrate
-from workflows.seed import seed
+from workflows import service
+from workflows.seeding.seed import seed
+from workflows.store import db
+from workflows.store.db import dispose_engines, get_engine, migrate
 from workflows.sweep import OVERDUE_LIMIT, overdue_report, run_sweep
 
 BERLIN = ZoneInfo("Europe/Berlin")

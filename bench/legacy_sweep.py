@@ -3,8 +3,8 @@ before/after comparison only. Not used by gpv.
 
 Differences to ``workflows.sweep``: every run also builds the full list of missed, still
 outstanding deadlines (``overdue_list``, O(backlog)); notices go in with one
-``INSERT … RETURNING`` per recipient (``workflows.outbox.enqueue``) and full ``Case`` rows are
-loaded for them. Chunks of 500 deadlines per transaction, as now.
+``INSERT … RETURNING`` per recipient (``workflows.store.outbox.enqueue``) and full ``CaseRow`` rows
+are loaded for them. Chunks of 500 deadlines per transaction, as now.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from sqlmodel import Session, col
 from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date, is_overdue
 from states.decision import DeadlineStatus
-from workflows import audit
-from workflows.db import read_session, write_session
-from workflows.models import Case, DeadlineRecord
+from workflows.store import audit
+from workflows.store.db import read_session, write_session
+from workflows.store.models import CaseRow, DeadlineRow
 from workflows.sweep import (
     _RETURNING,
     MISS_TRIGGER,
@@ -42,25 +42,25 @@ def _batches(ids: Sequence[int], size: int = BATCH) -> Iterable[Sequence[int]]:
         yield ids[start : start + size]
 
 
-def _cases(session: Session, case_ids: Iterable[str]) -> dict[str, Case]:
+def _cases(session: Session, case_ids: Iterable[str]) -> dict[str, CaseRow]:
     wanted = sorted(set(case_ids))
-    rows = session.scalars(select(Case).where(col(Case.id).in_(wanted)))
+    rows = session.scalars(select(CaseRow).where(col(CaseRow.id).in_(wanted)))
     return {c.id: c for c in rows}
 
 
 def _escalate(
     engine: Engine, ids: Sequence[int], now: datetime, agreement: Agreement, today: date
 ) -> int:
-    from workflows.outbox import enqueue
+    from workflows.store.outbox import enqueue
 
     won = 0
     for batch in _batches(ids):
         with write_session(engine) as session:
             rows = session.execute(
-                update(DeadlineRecord)
+                update(DeadlineRow)
                 .where(
-                    col(DeadlineRecord.id).in_(batch),
-                    col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
+                    col(DeadlineRow.id).in_(batch),
+                    col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
                 )
                 .values(status=DeadlineStatus.MISSED.value, escalated_at=now)
                 .returning(*_RETURNING)
@@ -101,17 +101,17 @@ def _escalate(
 def _remind(
     engine: Engine, ids: Sequence[int], now: datetime, agreement: Agreement, today: date
 ) -> int:
-    from workflows.outbox import enqueue
+    from workflows.store.outbox import enqueue
 
     won = 0
     for batch in _batches(ids):
         with write_session(engine) as session:
             rows = session.execute(
-                update(DeadlineRecord)
+                update(DeadlineRow)
                 .where(
-                    col(DeadlineRecord.id).in_(batch),
-                    col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
-                    col(DeadlineRecord.reminder_sent_at).is_(None),
+                    col(DeadlineRow.id).in_(batch),
+                    col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
+                    col(DeadlineRow.reminder_sent_at).is_(None),
                 )
                 .values(reminder_sent_at=now)
                 .returning(*_RETURNING)
@@ -140,10 +140,10 @@ def overdue_list(session: Session, now: datetime) -> list[dict[str, Any]]:
     rows = session.execute(
         select(*_RETURNING)
         .where(
-            col(DeadlineRecord.status) == DeadlineStatus.MISSED.value,
-            col(DeadlineRecord.closed_at).is_(None),
+            col(DeadlineRow.status) == DeadlineStatus.MISSED.value,
+            col(DeadlineRow.closed_at).is_(None),
         )
-        .order_by(col(DeadlineRecord.due), col(DeadlineRecord.id))
+        .order_by(col(DeadlineRow.due), col(DeadlineRow.id))
     ).all()
     return [
         {

@@ -24,9 +24,9 @@ from states.agreement import load_agreement
 from states.deadlines import berlin_date, is_overdue
 from states.decision import CaseFacts
 from states.errors import InputError, RefusedError
-from workflows import audit, store
-from workflows.db import read_session, write_session
-from workflows.models import Case, DeadlineRecord
+from workflows.store import audit, cases
+from workflows.store.db import read_session, write_session
+from workflows.store.models import CaseRow, DeadlineRow
 
 _EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 OUTSTANDING = ("open", "missed")
@@ -103,7 +103,7 @@ def open_case(
             norm=result.legal_basis,
         )
     with write_session(engine) as session:
-        (case_id,) = store.allocate_case_ids(session, received.year)
+        (case_id,) = cases.allocate_case_ids(session, received.year)
         facts = CaseFacts(
             case_id=case_id,
             received_on=received,
@@ -115,7 +115,7 @@ def open_case(
         )
         decision = open_case_decision(facts, at, by, agreement)
         now = datetime.now(UTC)
-        case = Case(
+        case = CaseRow(
             id=case_id,
             status="",  # set from the decision's case process update
             carrier=result.carrier,
@@ -135,7 +135,7 @@ def open_case(
         )
         session.add(case)
         session.flush()
-        store.apply_decision(session, case, decision, at=at, by=by, agreement=agreement)
+        cases.apply_decision(session, case, decision, at=at, by=by, agreement=agreement)
     return show_case(engine, case_id)
 
 
@@ -161,10 +161,10 @@ def fire(
     _check_aware(at)
     agreement = load_agreement()
     with read_session(engine) as session:
-        loaded = store.load_snapshot(session, case_id)
+        loaded = cases.load_snapshot(session, case_id)
     decision = advance(loaded.snapshot, trigger, params, at, by, agreement)
     with write_session(engine) as session:
-        store.persist_decision(
+        cases.persist_decision(
             session, case_id, loaded.version, decision, at=at, by=by, agreement=agreement
         )
     return show_case(engine, case_id)
@@ -173,7 +173,7 @@ def fire(
 def show_case(engine: Engine, case_id: str) -> dict[str, Any]:
     """Keys: id, status, carrier, municipality, processes, deadlines, history, version."""
     with read_session(engine) as session:
-        return store.case_view(session, case_id)
+        return cases.case_view(session, case_id)
 
 
 def update_contact(
@@ -190,10 +190,10 @@ def update_contact(
     if not by or not by.strip():
         raise InputError("Es fehlt, wer die Änderung vornimmt (--by).")
     with read_session(engine) as session:
-        case = store.get_case(session, case_id)
+        case = cases.get_case(session, case_id)
         version = case.version
     with write_session(engine) as session:
-        store.record_change(
+        cases.record_change(
             session,
             case_id,
             version,
@@ -228,27 +228,27 @@ def list_cases(
     town = load_agreement().town(municipality).slug if municipality else None
     outstanding = (
         select(
-            col(DeadlineRecord.case_id),
-            func.min(col(DeadlineRecord.due)).label("next_due"),
+            col(DeadlineRow.case_id),
+            func.min(col(DeadlineRow.due)).label("next_due"),
         )
         .where(
-            col(DeadlineRecord.status).in_(OUTSTANDING),
-            col(DeadlineRecord.closed_at).is_(None),
+            col(DeadlineRow.status).in_(OUTSTANDING),
+            col(DeadlineRow.closed_at).is_(None),
         )
-        .group_by(col(DeadlineRecord.case_id))
+        .group_by(col(DeadlineRow.case_id))
         .subquery()
     )
-    stmt = select(Case, outstanding.c.next_due).outerjoin(
+    stmt = select(CaseRow, outstanding.c.next_due).outerjoin(
         outstanding,
-        outstanding.c.case_id == col(Case.id),
+        outstanding.c.case_id == col(CaseRow.id),
     )
     if status is not None:
-        stmt = stmt.where(col(Case.status) == status)
+        stmt = stmt.where(col(CaseRow.status) == status)
     if town is not None:
-        stmt = stmt.where(col(Case.municipality) == town)
+        stmt = stmt.where(col(CaseRow.municipality) == town)
     if overdue:
         stmt = stmt.where(outstanding.c.next_due < today)
-    stmt = stmt.order_by(col(Case.received_on).desc(), col(Case.id).desc())
+    stmt = stmt.order_by(col(CaseRow.received_on).desc(), col(CaseRow.id).desc())
     if limit is not None:
         stmt = stmt.limit(limit)
     with read_session(engine) as session:
@@ -279,13 +279,13 @@ def tasks(
     agreement = load_agreement()
     if party is not None:
         party = agreement.party(party.strip()).id
-    stmt = select(DeadlineRecord).where(
-        col(DeadlineRecord.status).in_(OUTSTANDING),
-        col(DeadlineRecord.closed_at).is_(None),
+    stmt = select(DeadlineRow).where(
+        col(DeadlineRow.status).in_(OUTSTANDING),
+        col(DeadlineRow.closed_at).is_(None),
     )
     if party is not None:
-        stmt = stmt.where(col(DeadlineRecord.responsible_party) == party)
-    stmt = stmt.order_by(col(DeadlineRecord.due), col(DeadlineRecord.id))
+        stmt = stmt.where(col(DeadlineRow.responsible_party) == party)
+    stmt = stmt.order_by(col(DeadlineRow.due), col(DeadlineRow.id))
     if limit is not None:
         if limit < 1:
             raise InputError(f"--limit {limit}: erwartet wird eine Zahl ab 1.")

@@ -15,7 +15,7 @@ Pure, then persist. For a given ``now`` (its Europe/Berlin date is the legal "to
    ``UPDATE … WHERE status = 'open'`` (escalation) or ``… AND reminder_sent_at IS NULL``
    (reminder) ``RETURNING`` the rows this sweep won; the notification columns of their cases
    (:class:`~notifications.policy.CaseView`, no health data); the outbox rows for exactly those
-   deadlines in one executemany (``workflows.outbox.enqueue_many``, source key
+   deadlines in one executemany (``workflows.store.outbox.enqueue_many``, source key
    ``deadline:<id>:escalation`` / ``deadline:<id>:reminder``) and, for missed deadlines, their
    audit entries (``miss_deadline``, by ``system:sweep``) in one more. A second sweep, sequential
    or in parallel, wins no row, and the outbox's unique ``dedup_key`` refuses a second notice
@@ -44,9 +44,9 @@ from notifications.policy import CaseView
 from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date, is_overdue
 from states.decision import DeadlineStatus, NotificationEvent, Process
-from workflows import audit
-from workflows.db import read_session, write_session
-from workflows.models import Case, DeadlineRecord
+from workflows.store import audit
+from workflows.store.db import read_session, write_session
+from workflows.store.models import CaseRow, DeadlineRow
 
 #: Deadlines per write transaction of the sweep (each chunk commits on its own).
 CHUNK = 500
@@ -71,10 +71,10 @@ class DeadlineFacts:
 
 def overdue_query(today: date) -> Select[int | None, date]:
     """Id and due day of open deadlines due before ``today`` (covered by ix_deadlines_due)."""
-    return select(col(DeadlineRecord.id), col(DeadlineRecord.due)).where(
-        col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
-        col(DeadlineRecord.closed_at).is_(None),
-        col(DeadlineRecord.due) < today,
+    return select(col(DeadlineRow.id), col(DeadlineRow.due)).where(
+        col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
+        col(DeadlineRow.closed_at).is_(None),
+        col(DeadlineRow.due) < today,
     )
 
 
@@ -82,10 +82,10 @@ def reminder_query(today: date) -> Select[int | None]:
     """Ids of open, unreminded deadlines whose reminder day has come (covered by
     ix_deadlines_reminder). Deadlines also past due are escalated first in the same sweep, so
     the reminder's conditional update (``status = 'open'``) skips them."""
-    return select(col(DeadlineRecord.id)).where(
-        col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
-        col(DeadlineRecord.reminder_sent_at).is_(None),
-        col(DeadlineRecord.remind_on) <= today,
+    return select(col(DeadlineRow.id)).where(
+        col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
+        col(DeadlineRow.reminder_sent_at).is_(None),
+        col(DeadlineRow.remind_on) <= today,
     )
 
 
@@ -117,13 +117,13 @@ def plan_reminder(agreement: Agreement, d: DeadlineFacts, today: date) -> Notifi
 
 
 _RETURNING = (
-    col(DeadlineRecord.id),
-    col(DeadlineRecord.case_id),
-    col(DeadlineRecord.rule),
-    col(DeadlineRecord.norm),
-    col(DeadlineRecord.process),
-    col(DeadlineRecord.due),
-    col(DeadlineRecord.responsible_party),
+    col(DeadlineRow.id),
+    col(DeadlineRow.case_id),
+    col(DeadlineRow.rule),
+    col(DeadlineRow.norm),
+    col(DeadlineRow.process),
+    col(DeadlineRow.due),
+    col(DeadlineRow.responsible_party),
 )
 
 
@@ -142,13 +142,13 @@ def case_views(session: Session, case_ids: Iterable[str]) -> dict[str, CaseView]
         return {}
     rows = session.execute(
         select(
-            col(Case.id),
-            col(Case.carrier),
-            col(Case.municipality),
-            col(Case.parties),
-            col(Case.is_minor),
-            col(Case.contact_email).is_not(None),
-        ).where(col(Case.id).in_(wanted))
+            col(CaseRow.id),
+            col(CaseRow.carrier),
+            col(CaseRow.municipality),
+            col(CaseRow.parties),
+            col(CaseRow.is_minor),
+            col(CaseRow.contact_email).is_not(None),
+        ).where(col(CaseRow.id).in_(wanted))
     )
     return {
         case_id: CaseView(
@@ -186,7 +186,7 @@ def _claim_and_notify(
     UPDATE ``claim(part)`` wins each deadline at most once; only the rows it won get their notice
     (dedup key ``deadline:<id>:<kind>``) and, via ``record``, whatever else belongs in the same
     transaction. Returns how many deadlines this run won."""
-    from workflows.outbox import Notices, enqueue_many
+    from workflows.store.outbox import Notices, enqueue_many
 
     won = 0
     for part in _chunks(ids, chunk):
@@ -215,10 +215,10 @@ def _escalate(
 ) -> int:
     def claim(part: Sequence[int]) -> Any:
         return (
-            update(DeadlineRecord)
+            update(DeadlineRow)
             .where(
-                col(DeadlineRecord.id).in_(part),
-                col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
+                col(DeadlineRow.id).in_(part),
+                col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
             )
             .values(status=DeadlineStatus.MISSED.value, escalated_at=now)
         )
@@ -260,11 +260,11 @@ def _remind(
 ) -> int:
     def claim(part: Sequence[int]) -> Any:
         return (
-            update(DeadlineRecord)
+            update(DeadlineRow)
             .where(
-                col(DeadlineRecord.id).in_(part),
-                col(DeadlineRecord.status) == DeadlineStatus.OPEN.value,
-                col(DeadlineRecord.reminder_sent_at).is_(None),
+                col(DeadlineRow.id).in_(part),
+                col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
+                col(DeadlineRow.reminder_sent_at).is_(None),
             )
             .values(reminder_sent_at=now)
         )
@@ -320,10 +320,10 @@ def outstanding_query() -> Any:
     return (
         select(*_RETURNING)
         .where(
-            col(DeadlineRecord.status) == DeadlineStatus.MISSED.value,
-            col(DeadlineRecord.closed_at).is_(None),
+            col(DeadlineRow.status) == DeadlineStatus.MISSED.value,
+            col(DeadlineRow.closed_at).is_(None),
         )
-        .order_by(col(DeadlineRecord.closed_at), col(DeadlineRecord.due), col(DeadlineRecord.id))
+        .order_by(col(DeadlineRow.closed_at), col(DeadlineRow.due), col(DeadlineRow.id))
     )
 
 
@@ -342,8 +342,8 @@ def overdue_report(engine: Engine, now: datetime, limit: int | None = None) -> d
     with read_session(engine) as session:
         total = session.execute(
             select(func.count()).where(
-                col(DeadlineRecord.status) == DeadlineStatus.MISSED.value,
-                col(DeadlineRecord.closed_at).is_(None),
+                col(DeadlineRow.status) == DeadlineStatus.MISSED.value,
+                col(DeadlineRow.closed_at).is_(None),
             )
         ).scalar_one()
         rows = session.execute(outstanding_query().limit(limit)).all() if limit else []

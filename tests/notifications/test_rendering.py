@@ -122,8 +122,9 @@ def test_a_letter_carries_no_calendar_file():
     assert "Kalender" not in msg.text
 
 
-# The engine's own alarm (workflows/alerts.py) is no case notice and not in the policy: its
-# variables are pinned here as workflows.alerts.alert_variables builds them.
+# The engine's own alarm (workflows/orchestration/alerts.py) is no case notice and not in the
+# policy: its variables are pinned here as workflows.orchestration.alerts.alert_variables builds
+# them.
 ENGINE_ALERT = {
     "recipient_name": "LWL – Teamleitung Fallmanagement",
     "run_name": "sweep-deadlines-quiet-otter",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from workflows.config import Config, PartyAddress, SmtpSettings, TransportKind
+from workflows.delivery.config import Config, PartyAddress, SmtpSettings, TransportKind
 
 OPENED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SENTINEL = "SENTINEL-F20.0-Diagnose"
@@ -23,7 +23,7 @@ ENV_VARS = (
 @pytest.fixture(name="notify_engine")
 def notify_engine_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A migrated SQLite store in a fresh data folder (mail and letters go there too)."""
-    from workflows.db import dispose_engines, ready_engine
+    from workflows.store.db import dispose_engines, ready_engine
 
     for var in ENV_VARS:
         monkeypatch.delenv(var, raising=False)

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from workflows import service
-from workflows.db import dispose_engines, get_engine, migrate, read_session
+from workflows.store.db import dispose_engines, get_engine, migrate, read_session
 from workflows.sweep import (
     outstanding_query,
     overdue_query,

@@ -224,7 +224,7 @@ def fire_command(
     Ist ein Prefect-Server konfiguriert (GPV_PREFECT_URL oder PREFECT_API_URL) und erreichbar,
     läuft der Schritt als Lauf der Deployment „fire-trigger“; sonst derselbe Code in diesem Prozess.
     """
-    from workflows import orchestration
+    from workflows.orchestration import submit as orchestration
 
     params = parse_settings(settings)
     when = parse_when(at, "--at")

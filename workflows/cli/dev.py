@@ -3,7 +3,7 @@
 ``gpv dev seed --cases N [--profile realistic|peak] [--now …] [--rng-seed 2026] [--json]`` adds N
 synthetic cases to the application database (``$GPV_DATABASE_URL`` or the SQLite file in
 ``$GPV_DATA_DIR``), as of ``--now`` (default: now). ``--profile peak``: the busiest weeks, about
-three open deadlines per case. See :mod:`workflows.seed` and :mod:`workflows.seed_plans`.
+three open deadlines per case. See :mod:`workflows.seeding.seed` and :mod:`workflows.seeding.plans`.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def seed_command(
     """Synthetische Fälle über alle Städte und Verfahrensstände anlegen (nur Testdaten)."""
     from workflows.cli.options import parse_when
     from workflows.cli.output import emit_json
-    from workflows.db import ready_engine
-    from workflows.seed import seed
+    from workflows.seeding.seed import seed
+    from workflows.store.db import ready_engine
 
     if cases < 1 or cases > MAX_CASES:
         raise InputError(f"--cases muss zwischen 1 und {_n(MAX_CASES)} liegen, nicht {cases}.")

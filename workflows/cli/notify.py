@@ -30,7 +30,7 @@ def outbox_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Die Benachrichtigungen der Outbox auflisten (ohne Inhalt)."""
-    from workflows.dispatch import outbox_rows
+    from workflows.delivery.dispatch import outbox_rows
 
     if status is not None and status not in STATUSES:
         raise InputError(
@@ -67,7 +67,7 @@ def dispatch_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Fällige Benachrichtigungen einmal versenden (E-Mail oder Brief-Datei)."""
-    from workflows.dispatch import dispatch
+    from workflows.delivery.dispatch import dispatch
 
     when = parse_when(now, "--now")
     result = dispatch(engine(), now=when)
@@ -83,7 +83,7 @@ def dispatch_command(
 @config_app.command("show")
 def config_show(as_json: JsonOpt = False) -> None:
     """Die wirksame Konfiguration anzeigen; Passwörter maskiert."""
-    from workflows.config import load_config, show
+    from workflows.delivery.config import load_config, show
 
     shown = show(load_config())
     if as_json:

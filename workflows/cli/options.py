@@ -108,6 +108,6 @@ def parse_settings(items: list[str] | None) -> dict[str, str]:
 
 def engine() -> Engine:
     """The application database, migrated to the current schema."""
-    from workflows.db import ready_engine
+    from workflows.store.db import ready_engine
 
     return ready_engine()

@@ -22,6 +22,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Prefect-Server und Dashboard starten und die Abläufe bedienen, bis Strg+C."""
         # Imported here: `import prefect` costs about a second and other commands do not need it.
-        from workflows.launcher import run
+        from workflows.orchestration.serve import run
 
         run(host=host, port=port, demo=demo, echo=typer.echo)

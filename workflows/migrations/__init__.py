@@ -1,1 +1,0 @@
-"""Alembic migrations of the case store, applied programmatically by ``workflows.db.migrate``."""

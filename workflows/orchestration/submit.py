@@ -1,0 +1,240 @@
+"""How one trigger becomes a Prefect flow run, and how ``gpv fire`` reaches it.
+
+``gpv fire`` asks :func:`server_configured`; with a server it calls :func:`submit_fire`, which
+creates a run of the ``fire-trigger`` deployment served by ``gpv run`` and waits for it. Without one
+it calls :func:`fire_in_process`, the same steps without Prefect (no ``import prefect``, which costs
+about a second). :func:`fire` does that choice in one call.
+
+The run name, the tags and the acting party are decided here, purely, so that the flow, the command
+line and the tests agree on them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from states.errors import GpvError, InputError, RefusedError
+
+FIRE_FLOW = "fire-trigger"
+FIRE_DEPLOYMENT = f"{FIRE_FLOW}/{FIRE_FLOW}"
+URL_ENV = "GPV_PREFECT_URL"
+TIMEOUT_ENV = "GPV_FIRE_TIMEOUT"
+DEFAULT_TIMEOUT_S = 120.0
+
+#: Final state names of a ``fire-trigger`` run the rules refused (exit 3) or that had bad input
+#: (exit 2). The dashboard shows them; :func:`submit_fire` turns them back into the error.
+REFUSED_STATE = "Refused"
+INVALID_STATE = "Invalid"
+
+#: Steps the SPDI takes itself; every other statement step is the carrier's.
+SPDI_TRIGGERS = frozenset(
+    {"accept_statement_request", "deliver_statement", "decline_statement_request"}
+)
+#: Steps the housing contact of the Kreis takes itself.
+HOUSING_TRIGGERS = frozenset({"acknowledge_housing_support", "provide_housing_support"})
+
+
+def acting_party(trigger: str, carrier: str | None) -> str:
+    """The party that performs the step: the SPDI or the housing contact for their own steps,
+    otherwise the case's carrier (whose case manager records it)."""
+    if trigger in SPDI_TRIGGERS:
+        from states.agreement import SPDI
+
+        return SPDI
+    if trigger in HOUSING_TRIGGERS:
+        from states.agreement import load_agreement
+
+        return load_agreement().housing_party()
+    return carrier or "unknown"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def run_name(trigger: str, case_id: str) -> str:
+    """``request_statement`` on ``C-2026-000017`` → ``request-statement-c-2026-000017``."""
+    return f"{_slug(trigger)}-{_slug(case_id)}"
+
+
+def case_artifact_key(case_id: str) -> str:
+    """Artifact keys allow lowercase letters, digits and dashes: ``case-c-2026-000017``."""
+    return f"case-{_slug(case_id)}"
+
+
+def run_tags(case_id: str, trigger: str, party: str) -> list[str]:
+    return [f"case:{case_id}", f"trigger:{trigger}", f"party:{party}"]
+
+
+def error_state_name(exc: GpvError) -> str:
+    return REFUSED_STATE if isinstance(exc, RefusedError) else INVALID_STATE
+
+
+def server_configured(timeout: float = 2.0) -> str | None:
+    """The API URL of a Prefect server that answers (``GPV_PREFECT_URL``, else
+    ``PREFECT_API_URL``), or None: then ``gpv fire`` runs in process."""
+    from workflows.orchestration.server import is_healthy
+
+    for var in (URL_ENV, "PREFECT_API_URL"):
+        url = (os.environ.get(var) or "").strip().rstrip("/")
+        if not url:
+            continue
+        if not url.endswith("/api"):
+            url = f"{url}/api"
+        if is_healthy(url, timeout=timeout):
+            return url
+    return None
+
+
+def prepare_client_environment(api_url: str) -> None:
+    """Point a Prefect client in this process at ``api_url``; must run before ``import prefect``
+    (its settings are read once). Prefect's home stays in the data folder, never ``~/.prefect``."""
+    from workflows.settings import data_dir
+
+    os.environ["PREFECT_API_URL"] = api_url
+    os.environ.setdefault("PREFECT_HOME", str(data_dir() / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def _as_utc(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    if at.tzinfo is None:
+        raise InputError("Der Zeitpunkt braucht eine Zeitzone (intern gilt UTC).")
+    return at.astimezone(UTC)
+
+
+def fire_in_process(
+    case_id: str,
+    trigger: str,
+    params: Mapping[str, str] | None,
+    at: datetime | None,
+    by: str,
+    *,
+    engine: Any = None,
+) -> dict[str, Any]:
+    """Apply the trigger and deliver the outbox, in this process, without Prefect.
+
+    The same steps as the ``fire-trigger`` flow (its tasks call the same functions).
+    """
+    from workflows import service
+    from workflows.store.db import get_engine
+
+    engine = engine if engine is not None else get_engine()
+    case = service.fire(engine, case_id, trigger, dict(params or {}), at=_as_utc(at), by=by)
+    # The step is committed; delivery is best effort here. What fails now stays pending in the
+    # outbox and goes out with the next dispatch (`gpv dispatch`, or every minute under `gpv run`).
+    try:
+        deliver_outbox(engine, datetime.now(UTC))
+    except Exception as exc:
+        sys.stderr.write(
+            f"Hinweis: Schritt gespeichert, Benachrichtigungen noch nicht versandt ({exc}). "
+            "Sie bleiben im Postausgang und gehen mit dem nächsten Versand (gpv dispatch) hinaus.\n"
+        )
+    return case
+
+
+def deliver_outbox(engine: Any, now: datetime) -> dict[str, Any]:
+    """One dispatch pass over the outbox (idempotent: sent rows are never sent again)."""
+    from workflows.delivery.dispatch import dispatch
+
+    return dict(dispatch(engine, now=now))
+
+
+def submit_fire(
+    case_id: str,
+    trigger: str,
+    params: Mapping[str, str] | None,
+    at: datetime | None,
+    by: str,
+    *,
+    api_url: str | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Create a ``fire-trigger`` run on the server, wait for it, and return the case as
+    ``gpv case show`` prints it (read from the application database, the source of truth).
+
+    A run the rules refused raises :class:`RefusedError`, bad input :class:`InputError`, each
+    with the rules' message; any other end of the run raises :class:`GpvError` naming the run.
+    """
+    url = api_url or server_configured()
+    if url is None:
+        raise GpvError(
+            "Kein Prefect-Server erreichbar (GPV_PREFECT_URL / PREFECT_API_URL). "
+            "Bitte `gpv run` starten oder die Variable entfernen."
+        )
+    prepare_client_environment(url)
+    wait_s = (
+        timeout if timeout is not None else float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S)
+    )
+    when = _as_utc(at)
+
+    from workflows import service
+    from workflows.store.db import get_engine
+
+    engine = get_engine()
+    carrier = service.show_case(engine, case_id).get("carrier")
+    party = acting_party(trigger, carrier)
+
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        flow_run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync here
+            FIRE_DEPLOYMENT,
+            parameters={
+                "case_id": case_id,
+                "trigger": trigger,
+                "params": dict(params or {}),
+                "at_iso": when.isoformat(),
+                "by": by,
+            },
+            flow_run_name=run_name(trigger, case_id),
+            tags=run_tags(case_id, trigger, party),
+            timeout=wait_s,
+            poll_interval=0.5,  # the default 5 s would dominate the wait of `gpv fire`
+        )
+    except ObjectNotFound:
+        raise GpvError(
+            f"Der Prefect-Server unter {url} kennt die Bereitstellung {FIRE_DEPLOYMENT!r} nicht. "
+            "Sie entsteht mit `gpv run`."
+        ) from None
+    state = flow_run.state
+    if state is None or not state.is_final():
+        raise GpvError(
+            f"Der Lauf {flow_run.name} wurde angelegt, aber nicht innerhalb von {wait_s:.0f} s "
+            f"ausgeführt (Zustand: {state.name if state else 'unbekannt'}). Läuft `gpv run`? "
+            "Er wird ausgeführt, sobald die Bereitstellung bedient wird."
+        )
+    if state.is_completed():
+        return service.show_case(engine, case_id)
+    message = (state.message or "").strip()
+    if state.name == REFUSED_STATE:
+        raise RefusedError(message)
+    if state.name == INVALID_STATE:
+        raise InputError(message)
+    raise GpvError(
+        f"Der Lauf {flow_run.name} endete mit {state.name}: {message or 'ohne Meldung'}. "
+        "Einzelheiten im Dashboard."
+    )
+
+
+def fire(
+    case_id: str,
+    trigger: str,
+    params: Mapping[str, str] | None,
+    at: datetime | None,
+    by: str,
+) -> dict[str, Any]:
+    """``gpv fire``: through the server when one is configured and answers, otherwise in process."""
+    url = server_configured()
+    if url is not None:
+        return submit_fire(case_id, trigger, params, at, by, api_url=url)
+    return fire_in_process(case_id, trigger, params, at, by)

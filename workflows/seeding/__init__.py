@@ -1,0 +1,1 @@
+"""Synthetic cases for benchmarks and the demo, driven through the real rules."""

@@ -1,0 +1,221 @@
+"""A living sample for ``gpv run --demo``: about 40 cases in all ten towns and every stage.
+
+Every case is built only through :func:`workflows.service.open_case` and
+:func:`workflows.service.fire`, with effective dates (``at``) in the past, so the audit history,
+the deadlines and the outbox are exactly what real use would have produced. Relative to ``now``
+some reminders are due, some deadlines are overdue (the first sweep escalates them), and every
+stage of the case and its sub-processes is present. The people are invented; no real data.
+
+Idempotent: when the store holds any case, nothing is added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
+BY = "demo"
+TOWNS = (
+    "Bergkamen",
+    "Bönen",
+    "Fröndenberg/Ruhr",
+    "Holzwickede",
+    "Kamen",
+    "Lünen",
+    "Schwerte",
+    "Selm",
+    "Unna",
+    "Werne",
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Facts routing needs; ``age`` in years on the day of receipt."""
+
+    age: int
+    disabilities: str
+    benefit: str
+    school_finished_years_ago: int | None = None
+
+
+ADULT_MENTAL = Person(34, "mental", "supported_living", school_finished_years_ago=15)
+ADULT_INTELLECTUAL = Person(27, "intellectual", "sheltered_workshop", school_finished_years_ago=8)
+ADULT_ADDICTION = Person(45, "addiction", "supported_living", school_finished_years_ago=28)
+PUPIL_PHYSICAL = Person(11, "physical", "school_assistant")
+PERSONS = (ADULT_MENTAL, ADULT_INTELLECTUAL, PUPIL_PHYSICAL, ADULT_ADDICTION)
+
+#: A step: (days after receipt, trigger, params). A callable params gets the step's ``at``.
+Step = tuple[int, str, dict[str, str] | Callable[[datetime], dict[str, str]]]
+
+
+def _conference(days_ahead: int) -> Callable[[datetime], dict[str, str]]:
+    """Params for schedule_conference: the first NRW working day ``days_ahead`` after ``at``."""
+
+    def params(at: datetime) -> dict[str, str]:
+        from states.calendar import is_working_day
+
+        day = at.astimezone(BERLIN).date() + timedelta(days=days_ahead)
+        while not is_working_day(day):
+            day += timedelta(days=1)
+        return {"date": f"{day.isoformat()}T10:00", "location": "Kreishaus Unna, Raum 2.14"}
+
+    return params
+
+
+ACCEPT: Step = (1, "accept_jurisdiction", {})
+
+#: (name, received days ago, steps). Days are calendar days; comments give the picture on the
+#: dashboard right after seeding (§ 14 periods: jurisdiction 2 weeks, decision 3 weeks).
+SCENARIOS: tuple[tuple[str, int, tuple[Step, ...]], ...] = (
+    ("received", 1, ()),
+    ("received, jurisdiction reminder due", 10, ()),
+    ("received, jurisdiction overdue", 19, ()),
+    ("forwarded", 6, ((2, "forward", {"reason": "Schulzeit: Kreis Unna zuständig"}),)),
+    ("assessment", 8, (ACCEPT,)),
+    ("assessment, decision reminder due", 16, (ACCEPT,)),
+    ("statement requested", 9, (ACCEPT, (2, "request_statement", {}))),
+    (
+        "statement accepted, reminder due",
+        14,
+        (ACCEPT, (2, "request_statement", {}), (3, "accept_statement_request", {})),
+    ),
+    ("statement overdue", 30, (ACCEPT, (3, "request_statement", {}))),
+    (
+        "statement declined",
+        12,
+        (
+            ACCEPT,
+            (2, "request_statement", {}),
+            (5, "decline_statement_request", {"reason": "Behandlung läuft bereits extern"}),
+        ),
+    ),
+    ("consent pending", 7, (ACCEPT, (2, "request_consent", {}))),
+    (
+        "conference scheduled",
+        15,
+        (
+            ACCEPT,
+            (2, "request_consent", {}),
+            (4, "give_consent", {}),
+            (13, "schedule_conference", _conference(9)),
+        ),
+    ),
+    ("housing requested, overdue", 26, (ACCEPT, (3, "request_housing_support", {}))),
+    (
+        "housing provided",
+        20,
+        (
+            ACCEPT,
+            (2, "request_housing_support", {}),
+            (4, "acknowledge_housing_support", {}),
+            (9, "provide_housing_support", {}),
+        ),
+    ),
+    (
+        "determined, decision overdue",
+        40,
+        (
+            ACCEPT,
+            (2, "request_statement", {}),
+            (9, "deliver_statement", {}),
+            (14, "determine_benefits", {}),
+        ),
+    ),
+    (
+        "decided after conference",
+        60,
+        (
+            ACCEPT,
+            (2, "request_consent", {}),
+            (3, "give_consent", {}),
+            (4, "schedule_conference", _conference(6)),
+            (14, "hold_conference", {}),
+            (15, "determine_benefits", {}),
+            (18, "issue_decision", {}),
+        ),
+    ),
+    (
+        "closed",
+        200,
+        (ACCEPT, (8, "determine_benefits", {}), (12, "issue_decision", {}), (150, "close", {})),
+    ),
+    ("withdrawn", 18, (ACCEPT, (6, "withdraw", {"reason": "Antrag zurückgenommen"}))),
+    (
+        "review reminder due",
+        720,
+        (ACCEPT, (9, "determine_benefits", {}), (16, "issue_decision", {})),
+    ),
+    (
+        "in review again",
+        760,
+        (
+            ACCEPT,
+            (8, "determine_benefits", {}),
+            (15, "issue_decision", {}),
+            (745, "start_review", {}),
+        ),
+    ),
+)
+
+
+def _at(received: date, days: int, now: datetime, hour: int = 10) -> datetime:
+    """``days`` after receipt at ``hour`` Berlin time, never after ``now``."""
+    local = datetime.combine(received + timedelta(days=days), time(hour), tzinfo=BERLIN)
+    return min(local.astimezone(UTC), now - timedelta(minutes=5))
+
+
+def _forward_target(carrier: str) -> str:
+    return "lwl" if carrier != "lwl" else "kreis-unna"
+
+
+def seed_demo(engine: Any, now: datetime, copies: int = 2) -> int:
+    """Open ``copies`` × 20 scenarios (40 cases) spread over the ten towns; returns how many cases
+    were created (0 when the store already holds cases)."""
+    from sqlalchemy import func, select
+
+    from workflows import service
+    from workflows.store.db import read_session
+    from workflows.store.models import CaseRow
+
+    with read_session(engine) as session:
+        if session.execute(select(func.count()).select_from(CaseRow)).scalar_one():
+            return 0
+    today = now.astimezone(BERLIN).date()
+    created = 0
+    for n in range(copies * len(SCENARIOS)):
+        _name, days_ago, steps = SCENARIOS[n % len(SCENARIOS)]
+        # the second copy a few days apart, so the two do not look cloned
+        received = today - timedelta(days=days_ago + (n // len(SCENARIOS)) * 2)
+        person = PERSONS[n % len(PERSONS)]
+        birth = date(received.year - person.age, 1 + n % 12, 1 + n % 27)
+        school_finished = (
+            date(received.year - person.school_finished_years_ago, 7, 1)
+            if person.school_finished_years_ago is not None
+            else None
+        )
+        case = service.open_case(
+            engine,
+            received=received,
+            birth_date=birth,
+            municipality=TOWNS[n % len(TOWNS)],
+            disabilities=person.disabilities,
+            benefit=person.benefit,
+            school_finished=school_finished,
+            person_ref=f"DEMO-{n + 1:03d}",
+            contact_email=f"demo-{n + 1:03d}@example.org" if n % 3 else None,
+            at=_at(received, 0, now, hour=9),
+            by=BY,
+        )
+        for days, trigger, params in steps:
+            at = _at(received, days, now)
+            values = params(at) if callable(params) else dict(params)
+            if trigger == "forward":
+                values["to"] = _forward_target(case["carrier"])
+            case = service.fire(engine, case["id"], trigger, values, at=at, by=BY)
+        created += 1
+    return created
