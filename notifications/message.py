@@ -61,10 +61,17 @@ def message_id_for(outbox_id: int, domain: str) -> str:
     Derived from the row id only, so every retry and every re-send after a crash carries the same
     id and the receiving side can recognise a duplicate.
     """
+    return f"<outbox-{int(outbox_id)}@gpv.{message_id_domain(domain)}>"
+
+
+def message_id_domain(domain: str) -> str:
+    """``domain`` made safe for the right-hand side of a Message-ID (one line, lower case, no
+    leading or trailing dot); InvalidAddressError for anything but letters, digits, dots and
+    dashes."""
     domain = one_line(domain).strip(".").lower() or "invalid"
     if not re.fullmatch(r"[a-z0-9.-]+", domain):
         raise InvalidAddressError(f"Ungültige Domain {domain!r} für die Message-ID.")
-    return f"<outbox-{int(outbox_id)}@gpv.{domain}>"
+    return domain
 
 
 def _mailbox(box: Mailbox) -> Address:

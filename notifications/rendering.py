@@ -311,8 +311,15 @@ def render(
         carrier_contact=carrier_contact,
         has_calendar=bool(attachments),
     )
+    return render_template(recipient.template_id, variables, attachments)
+
+
+def render_template(
+    template_id: str, variables: Mapping[str, Any], attachments: tuple[Attachment, ...] = ()
+) -> RenderedMessage:
+    """Subject (one line), text and HTML of ``template_id`` through the project's one Jinja2
+    environment."""
     env = environment()
-    template_id = recipient.template_id
     text = env.get_template(f"{template_id}.txt.j2").render(variables)
     html = env.get_template(f"{template_id}.html.j2").render(variables)
     subject = _one_line(_subject_template(template_id).render(variables))

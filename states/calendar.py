@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
@@ -42,7 +43,10 @@ DEFAULT_REGION = "NW"
 MAX_FORWARD_SHIFT_DAYS = 4
 
 _UNIT_NAMES = {"d": "Tag(e)", "w": "Woche(n)", "m": "Monat(e)", "y": "Jahr(e)"}
-_WEEKDAY_NAMES = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+#: Legal dates are calendar dates in this zone (architecture.md, Time).
+BERLIN = ZoneInfo("Europe/Berlin")
+#: German weekday names, Monday first (``date.weekday()`` indexes them).
+WEEKDAY_NAMES = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 _PERIOD_RE = re.compile(r"^\s*(\d{1,5})\s*([dwmyDWMY])\s*$")
 # Anything longer is certainly a typo and would overflow the calendar.
 _MAX_AMOUNT = {"d": 36600, "w": 5300, "m": 1200, "y": 100}
@@ -140,7 +144,7 @@ def is_working_day(d: date, *, region: str | None = None) -> bool:
 
 def _skip_reason(d: date, region: str) -> str:
     name = _holidays_of(region, d.year).get(d)
-    return name if name is not None else _WEEKDAY_NAMES[d.weekday()]
+    return name if name is not None else WEEKDAY_NAMES[d.weekday()]
 
 
 def working_days_before(d: date, n: int, *, region: str | None = None) -> date:
