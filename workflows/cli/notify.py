@@ -30,7 +30,7 @@ def outbox_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Die Benachrichtigungen der Outbox auflisten (ohne Inhalt)."""
-    from workflows.delivery.dispatch import outbox_rows
+    from workflows.store.outbox import outbox_rows
 
     if status is not None and status not in STATUSES:
         raise InputError(

@@ -3,7 +3,8 @@
 Per message, three short steps, each its own committed transaction or network exchange:
 
 1. **claim** – ``attempts + 1``, ``claimed_at``/``claimed_by`` set, only if the row is still
-   pending and unclaimed (or its claim is stale). Two dispatchers never send the same row at once.
+   pending and unclaimed (or its claim is stale). Two dispatchers never send the same row at once
+   (:mod:`workflows.delivery.claims`).
 2. **send** – render (from the row's context, the case's non-health fields and the configured
    addresses), build the e-mail with the stable Message-ID ``<outbox-{id}@gpv.{domain}>`` and hand
    it to the transport, which returns only after the server accepted it (SMTP 250 after DATA).
@@ -22,30 +23,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from notifications.message import Mailbox, build_email, message_id_for
 from notifications.policy import PERSON, CaseView, Recipient
 from notifications.rendering import render
-from notifications.transport import (
-    FileTransport,
-    PermanentDeliveryError,
-    SmtpTransport,
-    TemporaryDeliveryError,
-    Transport,
-)
+from notifications.transport import PermanentDeliveryError, TemporaryDeliveryError, Transport
 from states.decision import NotificationEvent, Process
-from workflows.delivery.config import Config, TransportKind, load_config
+from workflows.delivery.claims import (
+    UNCONFIRMED_NOTE,
+    claim,
+    due_ids,
+    held_by,
+    release_dead_claims,
+    worker_id,
+    write_connection,
+)
+from workflows.delivery.config import Config, load_config
+from workflows.delivery.transports import letters_transport, make_transport
 from workflows.store.outbox import Channel, OutboxRow, OutboxStatus, enqueue
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,6 @@ DEFAULT_RETRY_BASE = timedelta(minutes=2)
 DEFAULT_CLAIM_TIMEOUT = timedelta(minutes=10)
 LETTER_ADDRESS = "brief@gpv.invalid"
 _T = OutboxRow.__table__  # type: ignore[attr-defined]
-_WRITE = {"gpv_write": True}  # workflows.store.db: SQLite BEGIN IMMEDIATE for write transactions
 
 
 @dataclass(frozen=True)
@@ -90,144 +91,6 @@ def store_case(engine: Engine, case_id: str) -> CaseContact | None:
     return CaseContact(view=view, contact_email=row.contact_email or None)
 
 
-def make_transport(config: Config) -> Transport:
-    """The configured transport (file: maildir under ``<data>/mail``)."""
-    if config.transport is TransportKind.SMTP:
-        s = config.smtp
-        return SmtpTransport(
-            s.host,
-            s.port,
-            starttls=s.starttls,
-            tls=s.tls,
-            user=s.user,
-            password=s.password,
-            timeout=s.timeout,
-        )
-    from workflows.settings import data_dir
-
-    return FileTransport(data_dir() / "mail")
-
-
-def letters_transport() -> FileTransport:
-    from workflows.settings import data_dir
-
-    return FileTransport(data_dir() / "letters", letters=True)
-
-
-def _worker_id() -> str:
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-UNCONFIRMED_NOTE = (
-    "Annahme durch den Server nicht bestätigt: der Versand wurde unmittelbar vor dem "
-    "Abschluss der Übergabe abgebrochen."
-)
-
-
-def release_dead_claims(
-    engine: Engine, unconfirmed_rows: list[int] | None = None
-) -> dict[str, int]:
-    """Clean up after a dispatcher process on this host that died (e.g. SIGKILL).
-
-    - a *pending* row it had claimed was not handed over (the server drops an unfinished DATA):
-      the claim is released and the row is sent again, with the same Message-ID;
-    - a *sent* row it had claimed but not confirmed was handed over in its last instant: it is
-      not sent again (that would risk a duplicate); the row keeps a note for ``gpv outbox``.
-
-    Returns ``{"released": n, "unconfirmed": n}``; the ids of unconfirmed rows are appended to
-    ``unconfirmed_rows`` when given, so the caller can alert the supervisor: such a message may
-    not have arrived, and a human must check with the recipient (a lost notice can cost a legal
-    deadline).
-    """
-    host = socket.gethostname()[:30]
-    with engine.connect() as conn:
-        claims = conn.execute(
-            select(_T.c.claimed_by).where(_T.c.claimed_by.is_not(None)).distinct()
-        ).scalars()
-        dead = []
-        for claim in claims:
-            claim_host, _, rest = str(claim).partition(":")
-            pid = rest.partition(":")[0]
-            mine = claim_host == host and pid.isdigit() and int(pid) != os.getpid()
-            if mine and not _pid_alive(int(pid)):
-                dead.append(claim)
-    result = {"released": 0, "unconfirmed": 0}
-    if unconfirmed_rows is None:
-        unconfirmed_rows = []
-    for claim in dead:
-        with engine.connect().execution_options(**_WRITE) as conn, conn.begin():
-            released = conn.execute(
-                update(_T)
-                .where(_T.c.claimed_by == claim, _T.c.status == OutboxStatus.PENDING.value)
-                .values(claimed_at=None, claimed_by=None)
-            )
-            unconfirmed_ids = list(
-                conn.execute(
-                    select(_T.c.id).where(
-                        _T.c.claimed_by == claim, _T.c.status == OutboxStatus.SENT.value
-                    )
-                ).scalars()
-            )
-            if unconfirmed_ids:
-                conn.execute(
-                    update(_T)
-                    .where(_T.c.id.in_(unconfirmed_ids))
-                    .values(claimed_at=None, claimed_by=None, last_error=UNCONFIRMED_NOTE)
-                )
-            result["released"] += released.rowcount or 0
-            result["unconfirmed"] += len(unconfirmed_ids)
-            unconfirmed_rows.extend(unconfirmed_ids)
-    if result["released"] or result["unconfirmed"]:
-        log.warning("outbox: nach Abbruch eines Versandlaufs: %s", result)
-    return result
-
-
-def _due_ids(engine: Engine, now: datetime, stale: datetime, limit: int) -> list[int]:
-    with engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(_T.c.id)
-                .where(
-                    _T.c.status == OutboxStatus.PENDING.value,
-                    or_(_T.c.next_attempt_at.is_(None), _T.c.next_attempt_at <= now),
-                    or_(_T.c.claimed_at.is_(None), _T.c.claimed_at <= stale),
-                )
-                .order_by(_T.c.id)
-                .limit(limit)
-            ).scalars()
-        )
-
-
-def _claim(engine: Engine, row_id: int, now: datetime, stale: datetime, worker: str) -> Any:
-    with engine.connect().execution_options(**_WRITE) as conn, conn.begin():
-        result = conn.execute(
-            update(_T)
-            .where(
-                _T.c.id == row_id,
-                _T.c.status == OutboxStatus.PENDING.value,
-                or_(_T.c.claimed_at.is_(None), _T.c.claimed_at <= stale),
-            )
-            .values(claimed_at=now, claimed_by=worker, attempts=_T.c.attempts + 1)
-        )
-        if result.rowcount != 1:
-            return None
-        return conn.execute(select(_T).where(_T.c.id == row_id)).one()
-
-
-def _mine(row_id: int, worker: str) -> Any:
-    return and_(_T.c.id == row_id, _T.c.claimed_by == worker)
-
-
 class Dispatcher:
     """One dispatch run's collaborators; :func:`dispatch` is the entry point."""
 
@@ -255,13 +118,36 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.retry_base = retry_base
         self.conference_duration = conference_duration
-        self.worker = _worker_id()
+        self.worker = worker_id()
         self._cases: dict[str, CaseContact | None] = {}
 
     def case(self, case_id: str) -> CaseContact | None:
         if case_id not in self._cases:
             self._cases[case_id] = self.case_lookup(self.engine, case_id)
         return self._cases[case_id]
+
+    def recover(self) -> None:
+        """Release the claims of dead dispatchers on this host; alert on unconfirmed hand-overs."""
+        unconfirmed: list[int] = []
+        release_dead_claims(self.engine, unconfirmed)
+        for row_id in unconfirmed:
+            self.alert_unconfirmed(row_id)
+
+    def send_due(self, *, stale: datetime, batch_size: int) -> dict[str, int]:
+        """Claim and deliver due rows batch by batch, until none is due or another dispatcher
+        took every row of a batch; the counts of ``sent``, ``retrying`` and ``failed``."""
+        counts = {"sent": 0, "retrying": 0, "failed": 0}
+        while True:
+            ids = due_ids(self.engine, self.now, stale, batch_size)
+            progressed = False
+            for row_id in ids:
+                row = claim(self.engine, row_id, self.now, stale, self.worker)
+                if row is None:  # another dispatcher took it
+                    continue
+                progressed = True
+                counts[self.deliver(row)] += 1
+            if not ids or not progressed:
+                return counts
 
     def deliver(self, row: Any) -> str:
         """Send one claimed row; returns 'sent', 'retrying' or 'failed'."""
@@ -346,8 +232,8 @@ class Dispatcher:
         )
         return channel, message
 
-    def _write(self) -> Any:
-        return self.engine.connect().execution_options(**_WRITE)
+    def _write(self) -> Connection:
+        return write_connection(self.engine)
 
     def _mark_sent(
         self,
@@ -375,7 +261,7 @@ class Dispatcher:
                 values.update(claimed_at=None, claimed_by=None)
         conn: Connection
         with self._write() as conn, conn.begin():
-            conn.execute(update(_T).where(_mine(row_id, self.worker)).values(**values))
+            conn.execute(update(_T).where(held_by(row_id, self.worker)).values(**values))
 
     def _retry(self, row: Any, error: str, channel: Channel | None, message_id: str) -> str:
         attempts = int(row.attempts)  # already counts this attempt (raised by the claim)
@@ -383,45 +269,55 @@ class Dispatcher:
             return self._failed(row, f"nach {attempts} Versuchen: {error}", channel, message_id)
         delay = self.retry_base * (2 ** (attempts - 1))
         with self._write() as conn, conn.begin():
-            conn.execute(
-                update(_T)
-                .where(_mine(row.id, self.worker))
-                .values(
-                    status=OutboxStatus.PENDING.value,
-                    sent_at=None,
-                    next_attempt_at=self.now + delay,
-                    last_error=error[:2000],
-                    channel=channel.value if channel else None,
-                    message_id=message_id,
-                    claimed_at=None,
-                    claimed_by=None,
-                )
+            self._unsent(
+                conn,
+                row,
+                OutboxStatus.PENDING,
+                error,
+                channel,
+                message_id,
+                next_attempt_at=self.now + delay,
             )
         return "retrying"
 
     def _failed(self, row: Any, error: str, channel: Channel | None, message_id: str) -> str:
         log.warning("outbox %s: endgültig nicht zustellbar: %s", row.id, error)
         with self._write() as conn, conn.begin():
-            conn.execute(
-                update(_T)
-                .where(_mine(row.id, self.worker))
-                .values(
-                    status=OutboxStatus.FAILED.value,
-                    sent_at=None,
-                    last_error=error[:2000],
-                    channel=channel.value if channel else None,
-                    message_id=message_id,
-                    claimed_at=None,
-                    claimed_by=None,
-                )
-            )
+            self._unsent(conn, row, OutboxStatus.FAILED, error, channel, message_id)
             if row.event != "delivery_failed":
                 self._queue_alert(conn, row, error, channel)
         return "failed"
 
+    def _unsent(
+        self,
+        conn: Connection,
+        row: Any,
+        status: OutboxStatus,
+        error: str,
+        channel: Channel | None,
+        message_id: str,
+        **extra: Any,
+    ) -> None:
+        """Record an attempt that did not deliver (``pending`` again, or ``failed``) and release
+        the claim, in one single-row UPDATE."""
+        conn.execute(
+            update(_T)
+            .where(held_by(row.id, self.worker))
+            .values(
+                status=status.value,
+                sent_at=None,
+                last_error=error[:2000],
+                channel=channel.value if channel else None,
+                message_id=message_id,
+                claimed_at=None,
+                claimed_by=None,
+                **extra,
+            )
+        )
+
     def alert_unconfirmed(self, row_id: int) -> None:
         """Queue one supervisor alert for a row whose hand-over was never confirmed."""
-        with self.engine.connect().execution_options(**_WRITE) as conn, conn.begin():
+        with self._write() as conn, conn.begin():
             row = conn.execute(select(_T).where(_T.c.id == row_id)).one()
             self.case(row.case_id)
             channel = Channel(row.channel) if row.channel in Channel._value2member_map_ else None
@@ -500,73 +396,35 @@ def dispatch(
         from states.agreement import load_agreement
 
         agreement = load_agreement()
-    created: list[Transport] = []
-    if transport is None:
-        transport = make_transport(config)
-        created.append(transport)
-    if letters is None:
-        letters = letters_transport()
-        created.append(letters)
-    worker = Dispatcher(
-        engine,
-        now=now,
-        config=config,
-        transport=transport,
-        letters=letters,
-        agreement=agreement,
-        case_lookup=case_lookup or store_case,
-        max_attempts=max_attempts,
-        retry_base=retry_base,
-        conference_duration=conference_duration,
-    )
-    counts = {"sent": 0, "retrying": 0, "failed": 0}
-    stale = now - claim_timeout
-    try:
-        unconfirmed: list[int] = []
-        release_dead_claims(engine, unconfirmed)
-        for row_id in unconfirmed:
-            worker.alert_unconfirmed(row_id)
-        while True:
-            ids = _due_ids(engine, now, stale, batch_size)
-            progressed = False
-            for row_id in ids:
-                row = _claim(engine, row_id, now, stale, worker.worker)
-                if row is None:  # another dispatcher took it
-                    continue
-                progressed = True
-                counts[worker.deliver(row)] += 1
-            if not ids or not progressed:
-                break
-    finally:
-        for t in created:
-            with contextlib.suppress(Exception):
-                t.close()
-    return counts
+    with contextlib.ExitStack() as created:
+        worker = Dispatcher(
+            engine,
+            now=now,
+            config=config,
+            transport=_given_or_new(created, transport, lambda: make_transport(config)),
+            letters=_given_or_new(created, letters, letters_transport),
+            agreement=agreement,
+            case_lookup=case_lookup or store_case,
+            max_attempts=max_attempts,
+            retry_base=retry_base,
+            conference_duration=conference_duration,
+        )
+        worker.recover()
+        return worker.send_due(stale=now - claim_timeout, batch_size=batch_size)
 
 
-def outbox_rows(
-    engine: Engine, *, status: str | None = None, limit: int | None = None
-) -> list[Mapping[str, Any]]:
-    """The outbox as plain rows (``gpv outbox``), newest last. No message content."""
-    query = select(
-        _T.c.id,
-        _T.c.case_id,
-        _T.c.event,
-        _T.c.recipient_role,
-        _T.c.recipient_party,
-        _T.c.template_id,
-        _T.c.status,
-        _T.c.channel,
-        _T.c.attempts,
-        _T.c.next_attempt_at,
-        _T.c.created_at,
-        _T.c.sent_at,
-        _T.c.message_id,
-        _T.c.last_error,
-    ).order_by(_T.c.id)
-    if status is not None:
-        query = query.where(_T.c.status == status)
-    if limit is not None:
-        query = query.limit(limit)
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+def _given_or_new(
+    created: contextlib.ExitStack, given: Transport | None, make: Callable[[], Transport]
+) -> Transport:
+    """``given``, or a new transport from ``make`` that is closed (quietly) when ``created``
+    closes: the caller's transports are the caller's to close."""
+    if given is not None:
+        return given
+    transport = make()
+    created.callback(_close_quietly, transport)
+    return transport
+
+
+def _close_quietly(transport: Transport) -> None:
+    with contextlib.suppress(Exception):
+        transport.close()

@@ -35,6 +35,7 @@ from notifications.transport import (
     Transport,
 )
 from states.errors import GpvError
+from workflows.delivery import transports
 from workflows.delivery.config import Config, load_config
 
 log = logging.getLogger(__name__)
@@ -177,9 +178,7 @@ def send_engine_alert(
         )
     created = transport is None
     if transport is None:
-        from workflows.delivery.dispatch import make_transport
-
-        transport = make_transport(config)
+        transport = transports.make_transport(config)
     digest = alert_digest(run_id=run_id, event=event, reason=reason, now=now)
     board = dashboard if dashboard is not None else dashboard_url()
     sender = Mailbox(config.smtp.from_address, config.smtp.from_name)

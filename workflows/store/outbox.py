@@ -2,9 +2,9 @@
 
 Rows are written by :func:`enqueue` (many sources at once: :func:`enqueue_many`) inside the
 caller's transaction (the transactional outbox: the notice exists if and only if the state change
-committed) and sent by ``workflows.delivery.dispatch``. The ``dedup_key`` is unique: enqueueing the
-same source twice (a retried task, a sweep that runs twice) inserts nothing the second time, on
-SQLite and PostgreSQL alike.
+committed), sent by ``workflows.delivery.dispatch`` and listed by :func:`outbox_rows`. The
+``dedup_key`` is unique: enqueueing the same source twice (a retried task, a sweep that runs twice)
+inserts nothing the second time, on SQLite and PostgreSQL alike.
 
 The table stands alone on ``SQLModel.metadata`` (it does not import the case store), so the store's
 Alembic migrations and the tests can create it without the rest of the schema.
@@ -18,7 +18,8 @@ from datetime import date, datetime
 from enum import Enum, StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Text
+from sqlalchemy import JSON, Column, Index, Integer, String, Text, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -260,3 +261,32 @@ def enqueue_many(
             rows,
         )
     return len(rows)
+
+
+def outbox_rows(
+    engine: Engine, *, status: str | None = None, limit: int | None = None
+) -> list[Mapping[str, Any]]:
+    """The outbox as plain rows (``gpv outbox``), newest last. No message content."""
+    t = OutboxRow.__table__  # type: ignore[attr-defined]
+    query = select(
+        t.c.id,
+        t.c.case_id,
+        t.c.event,
+        t.c.recipient_role,
+        t.c.recipient_party,
+        t.c.template_id,
+        t.c.status,
+        t.c.channel,
+        t.c.attempts,
+        t.c.next_attempt_at,
+        t.c.created_at,
+        t.c.sent_at,
+        t.c.message_id,
+        t.c.last_error,
+    ).order_by(t.c.id)
+    if status is not None:
+        query = query.where(t.c.status == status)
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]

@@ -26,8 +26,8 @@ from tests.workflows.notify_support import (
     notify_engine_fixture,  # noqa: F401
     open_case,
 )
-from workflows.delivery.dispatch import outbox_rows, store_case
-from workflows.store.outbox import enqueue
+from workflows.delivery.dispatch import store_case
+from workflows.store.outbox import enqueue, outbox_rows
 
 pytestmark = pytest.mark.slow
 N = 500

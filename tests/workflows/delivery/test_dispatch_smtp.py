@@ -15,8 +15,8 @@ from tests.workflows.notify_support import (
     open_case,
     smtp_config,
 )
-from workflows.delivery.dispatch import dispatch, outbox_rows, store_case
-from workflows.store.outbox import enqueue
+from workflows.delivery.dispatch import dispatch, store_case
+from workflows.store.outbox import enqueue, outbox_rows
 
 NOW = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 

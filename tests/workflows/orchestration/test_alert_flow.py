@@ -76,13 +76,13 @@ def test_running_the_alert_flow_mails_every_supervisor_and_writes_the_artifact(
 def test_when_the_mail_is_refused_the_flow_still_writes_the_artifact_and_ends_failed(
     alert_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workflows.delivery.dispatch
+    import workflows.delivery.transports
     from workflows.orchestration.flows import alert_supervisor
 
     refusing = RecordingTransport(
         failures=[PermanentDeliveryError("SMTP 550: mailbox unknown")] * 2
     )
-    monkeypatch.setattr(workflows.delivery.dispatch, "make_transport", lambda config: refusing)
+    monkeypatch.setattr(workflows.delivery.transports, "make_transport", lambda config: refusing)
     state = asyncio.run(
         alert_supervisor(
             "Fristenprüfung ausgefallen", "sweep-deadlines-quiet-otter", RUN_ID, FAILED,
