@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -39,6 +39,7 @@ from notifications.message import is_valid_address
 from states.errors import ConfigError
 
 CONFIG_ENV = "GPV_CONFIG"
+TRANSPORT_ENV = "GPV_TRANSPORT"
 CONFIG_FILE = "gpv.toml"
 DEFAULT_DOMAIN = "gpv.invalid"
 MASK = "********"
@@ -157,6 +158,9 @@ class _Check:
         return value
 
 
+# ------------------------------------------------------------------------ environment overrides
+
+
 def _env_bool(name: str, value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "ja", "on"}:
@@ -164,6 +168,145 @@ def _env_bool(name: str, value: str) -> bool:
     if lowered in {"0", "false", "no", "nein", "off", ""}:
         return False
     raise ConfigError(f"Umgebungsvariable {name}: {value!r} ist kein Wahrheitswert (true/false).")
+
+
+def _env_port(name: str, value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
+        raise ConfigError(f"Umgebungsvariable {name}: {value!r} ist kein Port (1–65535).")
+    return int(value)
+
+
+def _env_address(name: str, value: str) -> str:
+    if not is_valid_address(value.strip()):
+        raise ConfigError(f"Umgebungsvariable {name}: {value!r} ist keine E-Mail-Adresse.")
+    return value.strip()
+
+
+def _env_text(name: str, value: str) -> str | None:
+    if "\n" in value or "\r" in value:
+        raise ConfigError(f"Umgebungsvariable {name}: Zeilenumbrüche sind nicht erlaubt.")
+    return value.strip() or None
+
+
+def _env_kind(name: str, value: str) -> str:
+    return value.strip().lower()
+
+
+#: Environment variable → setting it overrides (``kind`` is ``[transport] kind``, the others are
+#: keys of :class:`SmtpSettings`) and how its text is read. In this order they are listed as
+#: overrides by ``gpv config show``.
+ENVIRONMENT: tuple[tuple[str, str, Callable[[str, str], Any]], ...] = (
+    ("GPV_SMTP_HOST", "host", _env_text),
+    ("GPV_SMTP_PORT", "port", _env_port),
+    ("GPV_SMTP_STARTTLS", "starttls", _env_bool),
+    ("GPV_SMTP_TLS", "tls", _env_bool),
+    ("GPV_SMTP_USER", "user", _env_text),
+    ("GPV_SMTP_PASSWORD", "password", _env_text),
+    ("GPV_SMTP_FROM", "from_address", _env_address),
+    (TRANSPORT_ENV, "kind", _env_kind),
+)
+
+
+def _apply_environment(env: Mapping[str, str], values: dict[str, Any]) -> list[str]:
+    """Override ``values`` from the environment; returns the variables that were set."""
+    overrides: list[str] = []
+    for var, key, parse in ENVIRONMENT:
+        raw = env.get(var)
+        if raw is not None:
+            overrides.append(var)
+            values[key] = parse(var, raw)
+    return overrides
+
+
+# ------------------------------------------------------------------------------ the file's parts
+
+
+def _read(file: Path, *, named: bool) -> tuple[dict[str, Any], Path | None]:
+    """The file's tables and the file itself; no file is fine unless it was ``named``."""
+    if not file.exists():
+        if named:
+            raise ConfigError(f"{file}: Die Konfigurationsdatei existiert nicht.")
+        return {}, None
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8")), file
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: Die Datei ist kein gültiges TOML ({exc}).") from None
+
+
+def _file_kind(ck: _Check, data: Mapping[str, Any]) -> str:
+    transport = ck.table(data, "transport")
+    ck.only(transport, {"kind"}, "transport.")
+    return ck.string(transport, "kind", "transport.") or TransportKind.FILE.value
+
+
+def _file_smtp(ck: _Check, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``[smtp]`` keys as :class:`SmtpSettings` fields; None where the file has no value."""
+    smtp = ck.table(data, "smtp")
+    ck.only(
+        smtp,
+        {"host", "port", "starttls", "tls", "user", "password", "from", "from_name", "timeout"},
+        "smtp.",
+    )
+    return {
+        "host": ck.string(smtp, "host", "smtp."),
+        "port": ck.integer(smtp, "port", "smtp.", 1, 65535),
+        "starttls": ck.boolean(smtp, "starttls", "smtp."),
+        "tls": ck.boolean(smtp, "tls", "smtp."),
+        "user": ck.string(smtp, "user", "smtp."),
+        "password": ck.string(smtp, "password", "smtp."),
+        "from_address": ck.email(smtp, "from", "smtp."),
+        "from_name": ck.string(smtp, "from_name", "smtp."),
+        "timeout": ck.integer(smtp, "timeout", "smtp.", 1, 600),
+    }
+
+
+def _transport_kind(raw: str, file: Path, *, from_environment: bool) -> TransportKind:
+    try:
+        return TransportKind(raw)
+    except ValueError:
+        where = (
+            f"Umgebungsvariable: {TRANSPORT_ENV}" if from_environment else f"{file}: transport.kind"
+        )
+        raise ConfigError(
+            f"{where}: {raw!r} ist unbekannt; erlaubt sind 'file' und 'smtp'."
+        ) from None
+
+
+def _check_smtp(ck: _Check, kind: TransportKind, smtp: Mapping[str, Any]) -> None:
+    """The keys that only make sense together (after the environment overrides)."""
+    if smtp["starttls"] and smtp["tls"]:
+        raise ck.fail("smtp.starttls", "starttls und tls schließen sich aus; bitte eines wählen.")
+    if kind is TransportKind.SMTP and not smtp["host"]:
+        raise ck.fail("smtp.host", "für transport.kind = 'smtp' ist ein Host nötig.")
+    if kind is TransportKind.SMTP and not smtp["from_address"]:
+        raise ck.fail("smtp.from", "für transport.kind = 'smtp' ist eine Absenderadresse nötig.")
+
+
+def _party(ck: _Check, party_id: str, entry: Any, agreement: Any) -> PartyAddress:
+    prefix = f"parties.{party_id}."
+    if party_id not in agreement.parties:
+        raise ck.fail(
+            f"parties.{party_id}",
+            "diese Partei steht nicht in der Kooperationsvereinbarung; bekannt sind: "
+            f"{', '.join(sorted(agreement.parties))}.",
+        )
+    if not isinstance(entry, dict):
+        raise ck.fail(f"parties.{party_id}", "erwartet wird eine Tabelle mit email und name.")
+    ck.only(entry, {"email", "name"}, prefix)
+    email = ck.email(entry, "email", prefix)
+    if email is None:
+        raise ck.fail(f"{prefix}email", "fehlt.")
+    return PartyAddress(email=email, name=ck.string(entry, "name", prefix))
+
+
+def _file_parties(ck: _Check, data: Mapping[str, Any], agreement: Any) -> dict[str, PartyAddress]:
+    """The ``[parties.<id>]`` addresses; every id must be a party of the agreement."""
+    parties = ck.table(data, "parties")
+    if parties and agreement is None:
+        from states.agreement import load_agreement
+
+        agreement = load_agreement()
+    return {party_id: _party(ck, party_id, entry, agreement) for party_id, entry in parties.items()}
 
 
 def load_config(
@@ -175,112 +318,18 @@ def load_config(
     """Read, validate and merge the configuration (file, then environment)."""
     env = os.environ if environ is None else environ
     file = config_path(path)
-    data: dict[str, Any] = {}
-    source: Path | None = None
-    if file.exists():
-        source = file
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{file}: Die Datei ist kein gültiges TOML ({exc}).") from None
-    elif path is not None or env.get(CONFIG_ENV):
-        raise ConfigError(f"{file}: Die Konfigurationsdatei existiert nicht.")
+    data, source = _read(file, named=path is not None or bool(env.get(CONFIG_ENV)))
     ck = _Check(str(file))
     ck.only(data, {"transport", "smtp", "parties"}, "")
-
-    transport_t = ck.table(data, "transport")
-    ck.only(transport_t, {"kind"}, "transport.")
-    kind_raw = ck.string(transport_t, "kind", "transport.") or TransportKind.FILE.value
-    smtp_t = ck.table(data, "smtp")
-    ck.only(
-        smtp_t,
-        {"host", "port", "starttls", "tls", "user", "password", "from", "from_name", "timeout"},
-        "smtp.",
-    )
-    smtp: dict[str, Any] = {
-        "host": ck.string(smtp_t, "host", "smtp."),
-        "port": ck.integer(smtp_t, "port", "smtp.", 1, 65535),
-        "starttls": ck.boolean(smtp_t, "starttls", "smtp."),
-        "tls": ck.boolean(smtp_t, "tls", "smtp."),
-        "user": ck.string(smtp_t, "user", "smtp."),
-        "password": ck.string(smtp_t, "password", "smtp."),
-        "from_address": ck.email(smtp_t, "from", "smtp."),
-        "from_name": ck.string(smtp_t, "from_name", "smtp."),
-        "timeout": ck.integer(smtp_t, "timeout", "smtp.", 1, 600),
-    }
-
-    overrides: list[str] = []
-    for var, key in (
-        ("GPV_SMTP_HOST", "host"),
-        ("GPV_SMTP_PORT", "port"),
-        ("GPV_SMTP_STARTTLS", "starttls"),
-        ("GPV_SMTP_TLS", "tls"),
-        ("GPV_SMTP_USER", "user"),
-        ("GPV_SMTP_PASSWORD", "password"),
-        ("GPV_SMTP_FROM", "from_address"),
-    ):
-        raw = env.get(var)
-        if raw is None:
-            continue
-        overrides.append(var)
-        if key == "port":
-            if not raw.strip().isdigit() or not 1 <= int(raw) <= 65535:
-                raise ConfigError(f"Umgebungsvariable {var}: {raw!r} ist kein Port (1–65535).")
-            smtp[key] = int(raw)
-        elif key in {"starttls", "tls"}:
-            smtp[key] = _env_bool(var, raw)
-        elif key == "from_address":
-            if not is_valid_address(raw.strip()):
-                raise ConfigError(f"Umgebungsvariable {var}: {raw!r} ist keine E-Mail-Adresse.")
-            smtp[key] = raw.strip()
-        else:
-            if "\n" in raw or "\r" in raw:
-                raise ConfigError(f"Umgebungsvariable {var}: Zeilenumbrüche sind nicht erlaubt.")
-            smtp[key] = raw.strip() or None
-    if env.get("GPV_TRANSPORT") is not None:
-        overrides.append("GPV_TRANSPORT")
-        kind_raw = env["GPV_TRANSPORT"].strip().lower()
-    try:
-        kind = TransportKind(kind_raw)
-    except ValueError:
-        where = "GPV_TRANSPORT" if "GPV_TRANSPORT" in overrides else "transport.kind"
-        raise ConfigError(
-            f"{file if where == 'transport.kind' else 'Umgebungsvariable'}: {where}: "
-            f"{kind_raw!r} ist unbekannt; erlaubt sind 'file' und 'smtp'."
-        ) from None
-    if smtp["starttls"] and smtp["tls"]:
-        raise ck.fail("smtp.starttls", "starttls und tls schließen sich aus; bitte eines wählen.")
-    if kind is TransportKind.SMTP and not smtp["host"]:
-        raise ck.fail("smtp.host", "für transport.kind = 'smtp' ist ein Host nötig.")
-    if kind is TransportKind.SMTP and not smtp["from_address"]:
-        raise ck.fail("smtp.from", "für transport.kind = 'smtp' ist eine Absenderadresse nötig.")
-    settings = SmtpSettings(**{k: v for k, v in smtp.items() if v is not None})
-
-    parties_t = ck.table(data, "parties")
-    if parties_t and agreement is None:
-        from states.agreement import load_agreement
-
-        agreement = load_agreement()
-    parties: dict[str, PartyAddress] = {}
-    for party_id, entry in parties_t.items():
-        prefix = f"parties.{party_id}."
-        if party_id not in agreement.parties:
-            raise ck.fail(
-                f"parties.{party_id}",
-                "diese Partei steht nicht in der Kooperationsvereinbarung; bekannt sind: "
-                f"{', '.join(sorted(agreement.parties))}.",
-            )
-        if not isinstance(entry, dict):
-            raise ck.fail(f"parties.{party_id}", "erwartet wird eine Tabelle mit email und name.")
-        ck.only(entry, {"email", "name"}, prefix)
-        email = ck.email(entry, "email", prefix)
-        if email is None:
-            raise ck.fail(f"{prefix}email", "fehlt.")
-        parties[party_id] = PartyAddress(email=email, name=ck.string(entry, "name", prefix))
+    values = {"kind": _file_kind(ck, data), **_file_smtp(ck, data)}
+    overrides = _apply_environment(env, values)
+    kind = _transport_kind(values.pop("kind"), file, from_environment=TRANSPORT_ENV in overrides)
+    _check_smtp(ck, kind, values)
+    settings = SmtpSettings(**{k: v for k, v in values.items() if v is not None})
     return Config(
         transport=kind,
         smtp=settings,
-        parties=parties,
+        parties=_file_parties(ck, data, agreement),
         source=source,
         overrides=tuple(overrides),
     )
