@@ -24,6 +24,7 @@ from typing import Any, Literal
 from states.calendar import Period, parse_period
 from states.decision import Process
 from states.errors import ConfigError, InputError
+from states.glossary import BENEFIT_KINDS
 
 DEFAULT_PATH = Path(__file__).with_name("agreement.toml")
 ENV_VAR = "GPV_AGREEMENT"
@@ -401,8 +402,6 @@ def _parse_towns(
 
 
 def _parse_routing(raw: Mapping[str, Any], ck: _Checker) -> RoutingSettings:
-    from states.routing import BENEFIT_KINDS  # routing imports this module only for typing
-
     prefix = "routing."
     allowed = frozenset(BENEFIT_KINDS)
     ck.only_keys(

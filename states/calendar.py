@@ -34,7 +34,8 @@ from states.errors import InputError
 Unit = Literal["d", "w", "m", "y"]
 Shift = Literal["forward", "backward"]
 
-#: Region used when no agreement is at hand; the agreement's ``holiday_region`` normally wins.
+#: The holiday region when a caller names none (NRW, the region of the packaged agreement); callers
+#: that hold an agreement pass its ``holiday_region``.
 DEFAULT_REGION = "NW"
 
 #: A forward due date lies at most this many days after the nominal end in NRW: the longest chain of
@@ -42,7 +43,6 @@ DEFAULT_REGION = "NW"
 #: Checked for 2024–2032 by the tests.
 MAX_FORWARD_SHIFT_DAYS = 4
 
-_UNIT_NAMES = {"d": "Tag(e)", "w": "Woche(n)", "m": "Monat(e)", "y": "Jahr(e)"}
 #: Legal dates are calendar dates in this zone (architecture.md, Time).
 BERLIN = ZoneInfo("Europe/Berlin")
 #: German weekday names, Monday first (``date.weekday()`` indexes them).
@@ -60,7 +60,7 @@ class Period:
     unit: Unit
 
     def __post_init__(self) -> None:
-        if self.unit not in _UNIT_NAMES:
+        if self.unit not in _MAX_AMOUNT:
             raise InputError(
                 f"Unbekannte Einheit {self.unit!r} für eine Frist; erlaubt sind d, w, m, y."
             )
@@ -74,10 +74,6 @@ class Period:
 
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
-
-    def describe(self) -> str:
-        """German wording, e.g. ``2 Woche(n)``."""
-        return f"{self.amount} {_UNIT_NAMES[self.unit]}"
 
 
 def parse_period(text: str) -> Period:
@@ -122,22 +118,12 @@ def _holidays_of(region: str, year: int) -> dict[date, str]:
     return dict(calendar.items())
 
 
-def _region(region: str | None) -> str:
-    if region is not None:
-        return region
-    # Lazy import: the agreement imports this module for Period.
-    from states.agreement import load_agreement
-
-    return load_agreement().holiday_region
+def holiday_name(d: date, *, region: str = DEFAULT_REGION) -> str | None:
+    """The German name of the statutory holiday on ``d`` in the region (default NRW), or None."""
+    return _holidays_of(region, d.year).get(d)
 
 
-def holiday_name(d: date, *, region: str | None = None) -> str | None:
-    """The German name of the statutory holiday on ``d`` in the region (default: the agreement's),
-    or None."""
-    return _holidays_of(_region(region), d.year).get(d)
-
-
-def is_working_day(d: date, *, region: str | None = None) -> bool:
+def is_working_day(d: date, *, region: str = DEFAULT_REGION) -> bool:
     """True unless ``d`` is a Saturday, Sunday or statutory holiday in the region (default NRW)."""
     return d.weekday() < 5 and holiday_name(d, region=region) is None
 
@@ -147,11 +133,10 @@ def _skip_reason(d: date, region: str) -> str:
     return name if name is not None else WEEKDAY_NAMES[d.weekday()]
 
 
-def working_days_before(d: date, n: int, *, region: str | None = None) -> date:
+def working_days_before(d: date, n: int, *, region: str = DEFAULT_REGION) -> date:
     """The day ``n`` working days before ``d`` (``n == 0`` → ``d`` itself, working day or not)."""
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    region = _region(region)
     current = d
     remaining = n
     while remaining:
@@ -182,17 +167,16 @@ def compute_period(
     period: Period,
     shift: Shift = "forward",
     *,
-    region: str | None = None,
+    region: str = DEFAULT_REGION,
 ) -> PeriodEnd:
     """Compute the end of ``period`` after the event day ``start`` (§ 26 SGB X, §§ 187–193 BGB).
 
     ``shift="forward"`` moves an end on a non-working day to the next working day (§ 26 Abs. 3 S. 1
     SGB X); ``"backward"`` to the last working day before it (internal target dates). ``region`` is
-    the holiday region (default: the agreement's ``holiday_region``, NW).
+    the holiday region (default NRW; callers with an agreement pass its ``holiday_region``).
     """
     if shift not in ("forward", "backward"):
         raise ValueError(f"shift must be 'forward' or 'backward', got {shift!r}")
-    region = _region(region)
     end = nominal_end(start, period)
     step = timedelta(days=1 if shift == "forward" else -1)
     due = end

@@ -9,14 +9,11 @@ Time), so it is overdue from 00:00 Berlin time of the next day.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from states.agreement import Agreement
-from states.calendar import compute_period, working_days_before
+from states.calendar import BERLIN, compute_period, working_days_before
 from states.decision import DeadlineSpec
 from states.errors import InputError
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def berlin_date(now: datetime) -> date:

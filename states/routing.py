@@ -1,78 +1,45 @@
 """Responsibility routing: which carrier decides, and who else takes part (domain.md § 4).
 
-The rules, in the order they are applied:
+The rules, in the order they are applied (:data:`RULES`, one function each):
 
-1. Benefits outside the Eingliederungshilfe: Hilfe zur Pflege (§§ 61 ff. SGB XII) goes to the Kreis
-   as local social-assistance carrier, help for special social difficulties (§§ 67 ff. SGB XII) to
-   the LWL [V2]; for minors youth welfare comes first (§ 10 Abs. 4 S. 1 SGB VIII), so those are left
-   to a human.
+1. Benefits outside the Eingliederungshilfe (``_outside_eingliederungshilfe``): Hilfe zur Pflege
+   (§§ 61 ff. SGB XII) goes to the Kreis as local social-assistance carrier, help for special
+   social difficulties (§§ 67 ff. SGB XII) to the LWL [V2]; for minors youth welfare comes first
+   (§ 10 Abs. 4 S. 1 SGB VIII), so those are left to a human.
 2. A minor with a mental disability (seelische Behinderung; addiction counts as one, § 3 EinglHV)
-   and no other → the youth office of the town (§ 35a, § 10 Abs. 4 S. 1 SGB VIII). Together with a
-   physical, sensory (körperlich, § 1 EinglHV) or intellectual disability the needs overlap and a
-   human decides.
+   and no other → the youth office of the town (§ 35a, § 10 Abs. 4 S. 1 SGB VIII;
+   ``_minor_mental_only``). Together with a physical, sensory (körperlich, § 1 EinglHV) or
+   intellectual disability the needs overlap and a human decides (``_minor_overlap``).
 3. Before the end of school education (AG-SGB IX NRW § 1 Abs. 2 S. 1): the Kreis Unna, except for
-   the benefits of § 1 Abs. 2 S. 2 Nr. 1–4, which stay with the LWL.
-4. Otherwise the LWL (AG-SGB IX NRW § 1 Abs. 1).
+   the benefits of § 1 Abs. 2 S. 2 Nr. 1–4, which stay with the LWL (``_school_or_adult``). A
+   school benefit after the school education ended is left to a human
+   (``_school_finished_mismatch``).
+4. Otherwise the LWL (AG-SGB IX NRW § 1 Abs. 1; ``_school_or_adult``).
+
+Then ``_involved_parties`` adds who else takes part (youth office, SPDI, Jobcenter).
 
 Whatever the rules cannot settle comes back undecided (``carrier=None``) with the reason; nothing
-is guessed. Benefit kinds and disability types are the glossary ids of domain.md § 9.
+is guessed. Benefit kinds and disability types are the glossary ids of domain.md § 9
+(``states.glossary``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
+from states.agreement import JOB_CENTRE, KREIS_UNNA, LWL, SPDI, Agreement, RoutingSettings, Town
 from states.errors import InputError
-
-if TYPE_CHECKING:
-    from states.agreement import Agreement
+from states.glossary import (
+    BENEFIT_KINDS,
+    BENEFIT_LABELS,
+    DISABILITY_LABELS,
+    DISABILITY_TYPES,
+    SCHOOL_EXCEPTION_NUMBER,
+)
 
 ADULT_AGE = 18
-
-DISABILITY_TYPES: tuple[str, ...] = ("physical", "intellectual", "mental", "sensory", "addiction")
-
-#: German labels, also used in messages.
-DISABILITY_LABELS: dict[str, str] = {
-    "physical": "körperlich",
-    "intellectual": "geistig",
-    "mental": "seelisch",
-    "sensory": "Sinnesbehinderung",
-    "addiction": "Sucht",
-}
-
-#: Benefit kinds (glossary ids, domain.md § 9) with their German names.
-BENEFIT_LABELS: dict[str, str] = {
-    "supported_living": "ambulant betreutes Wohnen",
-    "special_housing_form": "besondere Wohnform",
-    "residential_24h": "Leistungen über Tag und Nacht",
-    "assistance_services": "Assistenzleistungen",
-    "sheltered_workshop": "Werkstatt für behinderte Menschen",
-    "work_participation": "Teilhabe am Arbeitsleben",
-    "education_participation": "Teilhabe an Bildung",
-    "school_assistant": "Schulbegleitung",
-    "early_intervention": "Frühförderung",
-    "therapeutic_day_centre": "heilpädagogische Tagesstätte",
-    "daycare_centre": "Kindertageseinrichtung",
-    "childminding": "Kindertagespflege",
-    "foster_family": "Pflegefamilie",
-    "personal_budget": "Persönliches Budget",
-    "special_social_difficulties_help": "Hilfe zur Überwindung besonderer sozialer Schwierigkeiten",
-    "care_assistance": "Hilfe zur Pflege",
-}
-BENEFIT_KINDS: tuple[str, ...] = tuple(BENEFIT_LABELS)
-
-#: AG-SGB IX NRW § 1 Abs. 2 S. 2: the number of the exception that keeps each benefit with the LWL.
-SCHOOL_EXCEPTION_NUMBER: dict[str, int] = {
-    "residential_24h": 1,
-    "special_housing_form": 1,
-    "foster_family": 2,
-    "therapeutic_day_centre": 3,
-    "daycare_centre": 3,
-    "childminding": 3,
-    "early_intervention": 4,
-}
 
 _MENTAL = frozenset({"mental", "addiction"})
 _OTHER_THAN_MENTAL = frozenset({"physical", "intellectual", "sensory"})
@@ -141,8 +108,209 @@ def _de(d: date) -> str:
     return d.strftime("%d.%m.%Y")
 
 
-def route(facts: PersonFacts, on: date, agreement: Agreement) -> RoutingResult:
-    """Decide carrier and parties for ``facts`` as of the day ``on`` (Europe/Berlin)."""
+@dataclass(frozen=True)
+class _Situation:
+    """The facts as the rules read them, computed once per routing."""
+
+    facts: PersonFacts
+    on: date
+    benefit: str
+    town: Town
+    settings: RoutingSettings
+    age: int
+
+    @property
+    def is_minor(self) -> bool:
+        return self.age < ADULT_AGE
+
+    @property
+    def label(self) -> str:
+        return BENEFIT_LABELS[self.benefit]
+
+    @property
+    def has_mental(self) -> bool:
+        return bool(self.facts.disabilities & _MENTAL)
+
+    @property
+    def has_other(self) -> bool:
+        return bool(self.facts.disabilities & _OTHER_THAN_MENTAL)
+
+
+@dataclass(frozen=True)
+class _Ruling:
+    """What one rule decided: the carrier (None: a human decides), the legal basis and why."""
+
+    carrier: str | None
+    basis: str
+    reason: str
+
+
+Rule = Callable[[_Situation], _Ruling | None]
+
+
+def _outside_eingliederungshilfe(s: _Situation) -> _Ruling | None:
+    """Rule 1: Hilfe zur Pflege and help for special social difficulties (SGB XII)."""
+    if s.benefit == "care_assistance":
+        if s.is_minor:
+            return _Ruling(
+                None,
+                "§ 10 Abs. 4 S. 1 SGB VIII; §§ 61 ff. SGB XII",
+                "Hilfe zur Pflege für eine minderjährige Person: Leistungen der Jugendhilfe gehen "
+                "denen des SGB XII vor (§ 10 Abs. 4 S. 1 SGB VIII); bitte von Hand klären.",
+            )
+        return _Ruling(
+            KREIS_UNNA,
+            "§§ 61 ff. SGB XII; AG-SGB XII NRW (örtlicher Träger)",
+            "Hilfe zur Pflege außerhalb der Eingliederungshilfe trägt der Kreis Unna als "
+            "örtlicher Träger der Sozialhilfe; ob § 103 Abs. 2 SGB IX die Pflege in die "
+            "Eingliederungshilfe einbezieht, ist im Einzelfall zu prüfen.",
+        )
+    if s.benefit == "special_social_difficulties_help":
+        if s.is_minor:
+            return _Ruling(
+                None,
+                "§ 10 Abs. 4 S. 1 SGB VIII; §§ 67 ff. SGB XII",
+                "Hilfe nach §§ 67 ff. SGB XII für eine minderjährige Person: Leistungen der "
+                "Jugendhilfe gehen vor (§ 10 Abs. 4 S. 1 SGB VIII); bitte von Hand klären.",
+            )
+        return _Ruling(
+            LWL,
+            "§§ 67 ff. SGB XII; AG-SGB XII NRW (überörtlicher Träger)",
+            "Wohnbezogene Hilfe zur Überwindung besonderer sozialer Schwierigkeiten trägt in "
+            "NRW der LWL als überörtlicher Träger der Sozialhilfe.",
+        )
+    return None
+
+
+def _minor_overlap(s: _Situation) -> _Ruling | None:
+    """Rule 2, second half: a minor with a mental and another disability is left to a human."""
+    if not (s.is_minor and s.has_mental and s.has_other):
+        return None
+    kinds = ", ".join(DISABILITY_LABELS[d] for d in DISABILITY_TYPES if d in s.facts.disabilities)
+    return _Ruling(
+        None,
+        "§ 10 Abs. 4 S. 1 und S. 2 SGB VIII",
+        f"Minderjährige Person mit mehreren Behinderungsarten ({kinds}): seelische Behinderung "
+        "gehört zur Jugendhilfe (§ 10 Abs. 4 S. 1 SGB VIII), körperliche oder geistige zur "
+        "Eingliederungshilfe (§ 10 Abs. 4 S. 2 SGB VIII). Bei sich überschneidenden Bedarfen "
+        "entscheidet ein Mensch, nicht die Regel.",
+    )
+
+
+def _minor_mental_only(s: _Situation) -> _Ruling | None:
+    """Rule 2: a minor with only a mental disability → the youth office of the town."""
+    if not (s.is_minor and s.has_mental and not s.has_other):
+        return None
+    return _Ruling(
+        s.town.youth_office,
+        "§ 35a SGB VIII; § 10 Abs. 4 S. 1 SGB VIII",
+        f"Minderjährige Person mit seelischer Behinderung: Eingliederungshilfe leistet die "
+        f"Jugendhilfe, zuständig ist das Jugendamt für {s.town.name}.",
+    )
+
+
+def _school_finished_mismatch(s: _Situation) -> _Ruling | None:
+    """A school benefit for someone whose school education already ended: the facts are checked
+    by a human."""
+    finished = s.facts.school_finished
+    if s.benefit not in s.settings.school_benefits or finished is None or finished > s.on:
+        return None
+    return _Ruling(
+        None,
+        "AG-SGB IX NRW § 1 Abs. 1 und Abs. 2 S. 1",
+        f"{s.label} setzt eine laufende Schulausbildung voraus, die Schulausbildung endete aber "
+        f"am {_de(finished)}; bitte Angaben prüfen.",
+    )
+
+
+def _school_status(s: _Situation) -> tuple[bool, str]:
+    """Whether the person is before the end of school education, and the words saying why."""
+    finished = s.facts.school_finished
+    if s.benefit in s.settings.school_benefits:
+        return True, f"{s.label} setzt eine laufende Schulausbildung voraus"
+    if finished is not None:
+        if finished > s.on:
+            return True, f"die Schulausbildung endet am {_de(finished)}"
+        return False, f"die Schulausbildung endete am {_de(finished)}"
+    below = s.settings.assume_in_school_below_age
+    if s.age < below:
+        return True, (
+            f"ohne Datum zum Ende der Schulausbildung gilt eine Person unter {below} Jahren als "
+            "noch nicht mit der Schule fertig"
+        )
+    return False, (
+        f"die Person ist {s.age} Jahre alt und ein Ende der Schulausbildung ist nicht angegeben"
+    )
+
+
+def _school_or_adult(s: _Situation) -> _Ruling:
+    """Rules 3 and 4: before the end of school the Kreis Unna, except the benefits that stay with
+    the LWL; afterwards the LWL."""
+    before_end_of_school, why_school = _school_status(s)
+    suffix = "; § 10 Abs. 4 S. 2 SGB VIII" if s.is_minor else ""
+    if before_end_of_school and s.benefit in s.settings.lwl_during_school:
+        number = SCHOOL_EXCEPTION_NUMBER.get(s.benefit)
+        norm = "AG-SGB IX NRW § 1 Abs. 2 S. 2" + (f" Nr. {number}" if number else "")
+        return _Ruling(
+            LWL,
+            norm + suffix,
+            f"Vor dem Ende der Schulausbildung ({why_school}), aber {s.label} bleibt nach {norm} "
+            "beim LWL.",
+        )
+    if before_end_of_school:
+        return _Ruling(
+            KREIS_UNNA,
+            "AG-SGB IX NRW § 1 Abs. 2 S. 1" + suffix,
+            f"Vor dem Ende der Schulausbildung ({why_school}) ist der Kreis Unna Träger der "
+            f"Eingliederungshilfe für {s.label}.",
+        )
+    return _Ruling(
+        LWL,
+        "AG-SGB IX NRW § 1 Abs. 1" + suffix,
+        f"Nach dem Ende der Schulausbildung ({why_school}) ist der LWL Träger.",
+    )
+
+
+#: The rules in the order they are applied; the first that decides wins (the last always does).
+RULES: tuple[Rule, ...] = (
+    _outside_eingliederungshilfe,
+    _minor_overlap,
+    _minor_mental_only,
+    _school_finished_mismatch,
+    _school_or_adult,
+)
+
+
+def _involved_parties(s: _Situation, ruling: _Ruling, agreement: Agreement) -> RoutingResult:
+    """The carrier first, then who else takes part: the youth office for a minor, the SPDI for an
+    adult with a mental disability, the Jobcenter for work benefits (with the legal basis)."""
+    parties: list[str] = [ruling.carrier] if ruling.carrier else []
+    involve: list[str] = []
+    carrier = ruling.carrier
+    if s.is_minor and (carrier is None or agreement.party(carrier).kind != "youth_office"):
+        parties.append(s.town.youth_office)
+        if carrier is not None:
+            involve.append("§ 117 Abs. 6 SGB IX [U] (Jugendamt)")
+    if not s.is_minor and s.has_mental:
+        parties.append(SPDI)
+        involve.append("§ 121 Abs. 3 SGB IX (Gesundheitsamt/SPDI)")
+    if s.benefit in s.settings.work_benefits:
+        parties.append(JOB_CENTRE)
+        involve.append("§ 22 Abs. 4 SGB IX (Jobcenter)")
+    basis = ruling.basis
+    if involve:
+        basis = f"{basis}; Beteiligung: {', '.join(involve)}"
+    return RoutingResult(
+        carrier=ruling.carrier,
+        parties=tuple(dict.fromkeys(parties)),
+        legal_basis=basis,
+        reason=ruling.reason,
+        town=s.town.slug,
+        is_minor=s.is_minor,
+    )
+
+
+def _check_facts(facts: PersonFacts, on: date) -> None:
     if facts.birth_date > on:
         raise InputError(
             f"Das Geburtsdatum {facts.birth_date.isoformat()} liegt nach dem Stichtag "
@@ -158,125 +326,22 @@ def route(facts: PersonFacts, on: date, agreement: Agreement) -> RoutingResult:
             f"Unbekannte Behinderungsart {unknown[0]!r}; "
             f"möglich sind: {', '.join(DISABILITY_TYPES)}."
         )
-    benefit = parse_benefit(facts.benefit)
-    town = agreement.town(facts.municipality)
-    settings = agreement.routing
-    age = age_on(facts.birth_date, on)
-    is_minor = age < ADULT_AGE
-    label = BENEFIT_LABELS[benefit]
-    has_mental = bool(facts.disabilities & _MENTAL)
-    has_other = bool(facts.disabilities & _OTHER_THAN_MENTAL)
 
-    carrier: str | None
-    if benefit == "care_assistance":
-        if is_minor:
-            carrier, basis = None, "§ 10 Abs. 4 S. 1 SGB VIII; §§ 61 ff. SGB XII"
-            reason = (
-                "Hilfe zur Pflege für eine minderjährige Person: Leistungen der Jugendhilfe gehen "
-                "denen des SGB XII vor (§ 10 Abs. 4 S. 1 SGB VIII); bitte von Hand klären."
-            )
-        else:
-            carrier, basis = "kreis-unna", "§§ 61 ff. SGB XII; AG-SGB XII NRW (örtlicher Träger)"
-            reason = (
-                "Hilfe zur Pflege außerhalb der Eingliederungshilfe trägt der Kreis Unna als "
-                "örtlicher Träger der Sozialhilfe; ob § 103 Abs. 2 SGB IX die Pflege in die "
-                "Eingliederungshilfe einbezieht, ist im Einzelfall zu prüfen."
-            )
-    elif benefit == "special_social_difficulties_help":
-        if is_minor:
-            carrier, basis = None, "§ 10 Abs. 4 S. 1 SGB VIII; §§ 67 ff. SGB XII"
-            reason = (
-                "Hilfe nach §§ 67 ff. SGB XII für eine minderjährige Person: Leistungen der "
-                "Jugendhilfe gehen vor (§ 10 Abs. 4 S. 1 SGB VIII); bitte von Hand klären."
-            )
-        else:
-            carrier, basis = "lwl", "§§ 67 ff. SGB XII; AG-SGB XII NRW (überörtlicher Träger)"
-            reason = (
-                "Wohnbezogene Hilfe zur Überwindung besonderer sozialer Schwierigkeiten trägt in "
-                "NRW der LWL als überörtlicher Träger der Sozialhilfe."
-            )
-    elif is_minor and has_mental and has_other:
-        carrier, basis = None, "§ 10 Abs. 4 S. 1 und S. 2 SGB VIII"
-        kinds = ", ".join(DISABILITY_LABELS[d] for d in DISABILITY_TYPES if d in facts.disabilities)
-        reason = (
-            f"Minderjährige Person mit mehreren Behinderungsarten ({kinds}): seelische Behinderung "
-            "gehört zur Jugendhilfe (§ 10 Abs. 4 S. 1 SGB VIII), körperliche oder geistige zur "
-            "Eingliederungshilfe (§ 10 Abs. 4 S. 2 SGB VIII). Bei sich überschneidenden Bedarfen "
-            "entscheidet ein Mensch, nicht die Regel."
-        )
-    elif is_minor and has_mental:
-        carrier, basis = town.youth_office, "§ 35a SGB VIII; § 10 Abs. 4 S. 1 SGB VIII"
-        reason = (
-            f"Minderjährige Person mit seelischer Behinderung: Eingliederungshilfe leistet die "
-            f"Jugendhilfe, zuständig ist das Jugendamt für {town.name}."
-        )
-    elif (
-        benefit in settings.school_benefits
-        and facts.school_finished is not None
-        and facts.school_finished <= on
-    ):
-        carrier, basis = None, "AG-SGB IX NRW § 1 Abs. 1 und Abs. 2 S. 1"
-        reason = (
-            f"{label} setzt eine laufende Schulausbildung voraus, die Schulausbildung endete aber "
-            f"am {_de(facts.school_finished)}; bitte Angaben prüfen."
-        )
-    else:
-        if benefit in settings.school_benefits:
-            before_end_of_school = True
-            why_school = f"{label} setzt eine laufende Schulausbildung voraus"
-        elif facts.school_finished is not None:
-            before_end_of_school = facts.school_finished > on
-            why_school = f"die Schulausbildung endet am {_de(facts.school_finished)}"
-            if not before_end_of_school:
-                why_school = f"die Schulausbildung endete am {_de(facts.school_finished)}"
-        else:
-            before_end_of_school = age < settings.assume_in_school_below_age
-            why_school = (
-                f"ohne Datum zum Ende der Schulausbildung gilt eine Person unter "
-                f"{settings.assume_in_school_below_age} Jahren als noch nicht mit der Schule fertig"
-                if before_end_of_school
-                else f"die Person ist {age} Jahre alt und ein Ende der Schulausbildung ist nicht "
-                f"angegeben"
-            )
-        suffix = "; § 10 Abs. 4 S. 2 SGB VIII" if is_minor else ""
-        if before_end_of_school and benefit in settings.lwl_during_school:
-            number = SCHOOL_EXCEPTION_NUMBER.get(benefit)
-            norm = "AG-SGB IX NRW § 1 Abs. 2 S. 2" + (f" Nr. {number}" if number else "")
-            carrier, basis = "lwl", norm + suffix
-            reason = (
-                f"Vor dem Ende der Schulausbildung ({why_school}), aber {label} bleibt nach {norm} "
-                "beim LWL."
-            )
-        elif before_end_of_school:
-            carrier, basis = "kreis-unna", "AG-SGB IX NRW § 1 Abs. 2 S. 1" + suffix
-            reason = (
-                f"Vor dem Ende der Schulausbildung ({why_school}) ist der Kreis Unna Träger der "
-                f"Eingliederungshilfe für {label}."
-            )
-        else:
-            carrier, basis = "lwl", "AG-SGB IX NRW § 1 Abs. 1" + suffix
-            reason = f"Nach dem Ende der Schulausbildung ({why_school}) ist der LWL Träger."
 
-    parties: list[str] = [carrier] if carrier else []
-    involve: list[str] = []
-    if is_minor and carrier is not None and agreement.party(carrier).kind != "youth_office":
-        parties.append(town.youth_office)
-        involve.append("§ 117 Abs. 6 SGB IX [U] (Jugendamt)")
-    elif is_minor and carrier is None:
-        parties.append(town.youth_office)
-    if not is_minor and has_mental:
-        parties.append("spdi")
-        involve.append("§ 121 Abs. 3 SGB IX (Gesundheitsamt/SPDI)")
-    if benefit in settings.work_benefits:
-        parties.append("jobcenter-kreis-unna")
-        involve.append("§ 22 Abs. 4 SGB IX (Jobcenter)")
-    if involve:
-        basis = f"{basis}; Beteiligung: {', '.join(involve)}"
-    return RoutingResult(
-        carrier=carrier,
-        parties=tuple(dict.fromkeys(parties)),
-        legal_basis=basis,
-        reason=reason,
-        town=town.slug,
-        is_minor=is_minor,
+def route(facts: PersonFacts, on: date, agreement: Agreement) -> RoutingResult:
+    """Decide carrier and parties for ``facts`` as of the day ``on`` (Europe/Berlin): the first of
+    :data:`RULES` that decides names the carrier, then the other parties are added."""
+    _check_facts(facts, on)
+    situation = _Situation(
+        facts=facts,
+        on=on,
+        benefit=parse_benefit(facts.benefit),
+        town=agreement.town(facts.municipality),
+        settings=agreement.routing,
+        age=age_on(facts.birth_date, on),
     )
+    for rule in RULES:
+        ruling = rule(situation)
+        if ruling is not None:
+            return _involved_parties(situation, ruling, agreement)
+    raise AssertionError("the last rule always decides")  # pragma: no cover

@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from states.calendar import holiday_name, is_working_day
+from states.calendar import BERLIN, WEEKDAY_NAMES, holiday_name, is_working_day
 from states.decision import ConsentRecord, ConsentStatus, NotificationEvent, Process
 from states.errors import InputError, TransitionRefused
 from states.processes import (
@@ -27,11 +26,9 @@ from states.processes import (
     refused,
 )
 
-BERLIN = ZoneInfo("Europe/Berlin")
 NORM = "§ 119 Abs. 1 SGB IX"
 NORM_REVOCATION = "Art. 7 Abs. 3 DSGVO, § 67b SGB X"
 MAX_LOCATION_LENGTH = 200
-_WEEKDAY_NAMES = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 
 
 class ConferenceState(StrEnum):
@@ -89,7 +86,7 @@ def _why_not_a_working_day(day: date, region: str) -> str:
     name = holiday_name(day, region=region)
     if name is not None:
         return f"{day.isoformat()} ist ein Feiertag in NRW ({name})"
-    return f"{day.isoformat()} ist ein {_WEEKDAY_NAMES[day.weekday()]}"
+    return f"{day.isoformat()} ist ein {WEEKDAY_NAMES[day.weekday()]}"
 
 
 def _bad_date(ctx: StepContext) -> TransitionRefused:

@@ -29,7 +29,6 @@ from states.processes import (
 
 NORM_REQUEST = "§ 121 Abs. 3 SGB IX"
 NORM_STATEMENT = "§ 17 Abs. 2 SGB IX"
-NORM_REANCHOR = "§ 14 Abs. 2 S. 3 SGB IX"
 REANCHOR_REASON = "neu berechnet nach Eingang der Stellungnahme"
 
 

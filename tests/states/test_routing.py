@@ -8,9 +8,8 @@ import pytest
 
 from states.agreement import load_agreement
 from states.errors import InputError
+from states.glossary import BENEFIT_KINDS, DISABILITY_TYPES
 from states.routing import (
-    BENEFIT_KINDS,
-    DISABILITY_TYPES,
     PersonFacts,
     RoutingResult,
     parse_benefit,
