@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, get_args
 
 from states.calendar import Period, parse_period
 from states.decision import Process
@@ -32,16 +33,12 @@ ENV_VAR = "GPV_AGREEMENT"
 PartyKind = Literal[
     "egh_carrier", "youth_office", "health_service", "job_centre", "supervisor", "housing_contact"
 ]
-PARTY_KINDS: tuple[str, ...] = (
-    "egh_carrier",
-    "youth_office",
-    "health_service",
-    "job_centre",
-    "supervisor",
-    "housing_contact",
-)
-Responsible = Literal["carrier", "spdi", "housing"]
-RESPONSIBLE: tuple[str, ...] = ("carrier", "spdi", "housing")
+PARTY_KINDS: tuple[str, ...] = get_args(PartyKind)
+
+#: The role of the case's carrier: who leads the case and records every step nobody else takes.
+CARRIER = "carrier"
+#: Older spellings of a role, still accepted in agreement files ("housing": the housing contact).
+ROLE_ALIASES: Mapping[str, str] = MappingProxyType({"housing": "housing_contact"})
 REQUIRED_RULES: tuple[str, ...] = ("jurisdiction", "decision", "statement", "review", "housing_ack")
 
 # Party ids the routing rules name (AG-SGB IX NRW § 1, § 22 Abs. 4 SGB IX); they must exist.
@@ -96,7 +93,7 @@ class DeadlineRule:
     period: Period
     anchor_event: str
     process: Process
-    responsible: Responsible
+    responsible: str  # a role: see Agreement.party_for
     reminder_lead_working_days: int
     shift: Literal["forward", "backward"] = "forward"
     reminder_event: str | None = None
@@ -166,9 +163,21 @@ class Agreement:
         party = self.party(party_id)
         return party.supervisor or party.id
 
+    def party_for(self, role: str, carrier: str) -> str:
+        """The party id that acts in ``role``: the case's ``carrier`` for ``"carrier"``, the one
+        party of a kind (``"health_service"``, ``"housing_contact"``), or a party id as it stands.
+
+        Roles come from the agreement file (a rule's ``responsible``, checked on load) and from the
+        process definitions (a step's actor), never from user input; a role that names nothing
+        is a ConfigError naming the agreement file."""
+        try:
+            return _party_for(self.parties, role, carrier)
+        except LookupError as exc:
+            raise ConfigError(f"{self.source}: {exc.args[0]}") from None
+
     def housing_party(self) -> str:
         """The one party of kind ``housing_contact`` (checked on load)."""
-        return next(p.id for p in self.parties.values() if p.kind == "housing_contact")
+        return self.party_for("housing_contact", "")
 
     def rule(self, rule_id: str) -> DeadlineRule:
         try:
@@ -176,6 +185,31 @@ class Agreement:
         except KeyError:
             known = ", ".join(sorted(self.rules))
             raise InputError(f"Unbekannte Fristregel {rule_id!r}; bekannt sind: {known}.") from None
+
+
+def _party_for(parties: Mapping[str, Party], role: str, carrier: str) -> str:
+    """:meth:`Agreement.party_for` over ``parties``; LookupError with a German sentence when the
+    role names no party, or a kind without exactly one party."""
+    if role == CARRIER:
+        return carrier
+    kind = ROLE_ALIASES.get(role, role)
+    if kind in PARTY_KINDS:
+        found = [p.id for p in parties.values() if p.kind == kind]
+        if len(found) != 1:
+            raise LookupError(
+                f"Genau eine Partei der Art {kind!r} ist nötig, gefunden: {len(found)}."
+            )
+        return found[0]
+    if role in parties:
+        return role
+    raise LookupError(_unknown_role(role))
+
+
+def _unknown_role(role: object) -> str:
+    return (
+        f"Unbekannter Wert {role!r}; erlaubt sind: {CARRIER}, eine Parteiart "
+        f"({', '.join(PARTY_KINDS)}) oder eine Party-ID."
+    )
 
 
 def deemed_approval_applies(party: Party) -> bool:
@@ -320,25 +354,29 @@ def _find_deemed_approval(data: Any, prefix: str, checker: _Checker) -> None:
             _find_deemed_approval(value, f"{prefix[:-1]}[{index}].", checker)
 
 
-def _parse_parties(raw: Mapping[str, Any], ck: _Checker) -> dict[str, Party]:
-    parties: dict[str, Party] = {}
-    for pid, entry in raw.items():
-        prefix = f"parties.{pid}."
-        if not _PARTY_ID_RE.match(pid):
-            raise ck.fail(
-                f"parties.{pid}",
-                "Party-IDs sind kleingeschriebene ASCII-Slugs (a–z, 0–9, Bindestrich).",
-            )
-        if not isinstance(entry, dict):
-            raise ck.fail(f"parties.{pid}", "Hier wird eine Tabelle erwartet.")
-        ck.only_keys(entry, prefix, {"name", "kind", "supervisor", "unverified"})
-        parties[pid] = Party(
-            id=pid,
-            name=ck.req_string(entry, "name", prefix),
-            kind=ck.choice(entry, "kind", prefix, PARTY_KINDS),  # type: ignore[arg-type]
-            supervisor=ck.string(entry, "supervisor", prefix, required=False),
-            unverified=ck.boolean(entry, "unverified", prefix, False),
-        )
+def _entry(raw: Mapping[str, Any], table: str, key: str, ck: _Checker) -> Mapping[str, Any]:
+    """The sub-table ``[table.key]``, or a ConfigError when it is something else."""
+    entry = raw[key]
+    if not isinstance(entry, dict):
+        raise ck.fail(f"{table}.{key}", "Hier wird eine Tabelle erwartet.")
+    return entry
+
+
+def _parse_party(pid: str, entry: Mapping[str, Any], ck: _Checker) -> Party:
+    prefix = f"parties.{pid}."
+    ck.only_keys(entry, prefix, {"name", "kind", "supervisor", "unverified"})
+    return Party(
+        id=pid,
+        name=ck.req_string(entry, "name", prefix),
+        kind=ck.choice(entry, "kind", prefix, PARTY_KINDS),  # type: ignore[arg-type]
+        supervisor=ck.string(entry, "supervisor", prefix, required=False),
+        unverified=ck.boolean(entry, "unverified", prefix, False),
+    )
+
+
+def _check_parties(parties: Mapping[str, Party], ck: _Checker) -> None:
+    """Supervisors exist, the parties the routing rules name exist with their kind, and there is
+    exactly one housing contact."""
     for pid, party in parties.items():
         if party.supervisor is not None and party.supervisor not in parties:
             raise ck.fail(
@@ -351,13 +389,55 @@ def _parse_parties(raw: Mapping[str, Any], ck: _Checker) -> dict[str, Party]:
             )
         if parties[pid].kind != kind:
             raise ck.fail(f"parties.{pid}.kind", f"Erwartet wird {kind!r}.")
-    housing = [p for p in parties.values() if p.kind == "housing_contact"]
-    if len(housing) != 1:
-        raise ck.fail(
-            "parties",
-            f"Genau eine Partei der Art 'housing_contact' ist nötig, gefunden: {len(housing)}.",
-        )
+    try:
+        _party_for(parties, "housing_contact", "")
+    except LookupError as exc:
+        raise ck.fail("parties", exc.args[0]) from None
+
+
+def _parse_parties(raw: Mapping[str, Any], ck: _Checker) -> dict[str, Party]:
+    parties: dict[str, Party] = {}
+    for pid in raw:
+        if not _PARTY_ID_RE.match(pid):
+            raise ck.fail(
+                f"parties.{pid}",
+                "Party-IDs sind kleingeschriebene ASCII-Slugs (a–z, 0–9, Bindestrich).",
+            )
+        parties[pid] = _parse_party(pid, _entry(raw, "parties", pid, ck), ck)
+    _check_parties(parties, ck)
     return parties
+
+
+def _parse_town(
+    slug: str, entry: Mapping[str, Any], parties: Mapping[str, Party], ck: _Checker
+) -> Town:
+    prefix = f"towns.{slug}."
+    ck.only_keys(entry, prefix, {"name", "aliases", "youth_office"})
+    aliases = entry.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+        raise ck.fail(prefix + "aliases", "Erwartet wird eine Liste von Namen.")
+    youth_office = ck.req_string(entry, "youth_office", prefix)
+    if youth_office not in parties:
+        raise ck.fail(prefix + "youth_office", f"Die Partei {youth_office!r} ist nicht definiert.")
+    if parties[youth_office].kind != "youth_office":
+        raise ck.fail(prefix + "youth_office", f"{youth_office!r} ist kein Jugendamt.")
+    return Town(
+        slug=slug,
+        name=ck.req_string(entry, "name", prefix),
+        aliases=tuple(aliases),
+        youth_office=youth_office,
+    )
+
+
+def _index_town(town: Town, index: dict[str, str], ck: _Checker) -> None:
+    """Add the lookup keys of the town's slug, name and aliases; each key names one town."""
+    for label in (town.slug, town.name, *town.aliases):
+        for key in _town_keys(label):
+            if index.setdefault(key, town.slug) != town.slug:
+                raise ck.fail(
+                    f"towns.{town.slug}",
+                    f"Der Name {label!r} ist nicht eindeutig (auch towns.{index[key]}).",
+                )
 
 
 def _parse_towns(
@@ -365,36 +445,11 @@ def _parse_towns(
 ) -> tuple[dict[str, Town], dict[str, str]]:
     towns: dict[str, Town] = {}
     index: dict[str, str] = {}
-    for slug, entry in raw.items():
-        prefix = f"towns.{slug}."
+    for slug in raw:
         if not _PARTY_ID_RE.match(slug):
             raise ck.fail(f"towns.{slug}", "Ortskürzel sind kleingeschriebene ASCII-Slugs.")
-        if not isinstance(entry, dict):
-            raise ck.fail(f"towns.{slug}", "Hier wird eine Tabelle erwartet.")
-        ck.only_keys(entry, prefix, {"name", "aliases", "youth_office"})
-        aliases = entry.get("aliases", [])
-        if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
-            raise ck.fail(prefix + "aliases", "Erwartet wird eine Liste von Namen.")
-        youth_office = ck.req_string(entry, "youth_office", prefix)
-        if youth_office not in parties:
-            raise ck.fail(
-                prefix + "youth_office", f"Die Partei {youth_office!r} ist nicht definiert."
-            )
-        if parties[youth_office].kind != "youth_office":
-            raise ck.fail(prefix + "youth_office", f"{youth_office!r} ist kein Jugendamt.")
-        town = Town(
-            slug=slug,
-            name=ck.req_string(entry, "name", prefix),
-            aliases=tuple(aliases),
-            youth_office=youth_office,
-        )
-        for label in (slug, town.name, *town.aliases):
-            for key in _town_keys(label):
-                if index.setdefault(key, slug) != slug:
-                    raise ck.fail(
-                        f"towns.{slug}",
-                        f"Der Name {label!r} ist nicht eindeutig (auch towns.{index[key]}).",
-                    )
+        town = _parse_town(slug, _entry(raw, "towns", slug, ck), parties, ck)
+        _index_town(town, index, ck)
         towns[slug] = town
     if not towns:
         raise ck.fail("towns", "Mindestens eine Stadt oder Gemeinde ist nötig.")
@@ -425,6 +480,11 @@ def _parse_routing(raw: Mapping[str, Any], ck: _Checker) -> RoutingSettings:
     return settings
 
 
+_AFTER_STATEMENT_KEYS = (
+    "after_statement_period",
+    "after_statement_norm",
+    "after_statement_anchor_event",
+)
 _RULE_KEYS = {
     "title",
     "norm",
@@ -436,9 +496,7 @@ _RULE_KEYS = {
     "shift",
     "reminder_event",
     "overdue_event",
-    "after_statement_period",
-    "after_statement_norm",
-    "after_statement_anchor_event",
+    *_AFTER_STATEMENT_KEYS,
 }
 
 
@@ -451,52 +509,66 @@ def _event(ck: _Checker, entry: Mapping[str, Any], key: str, prefix: str, requir
     return value
 
 
-def _parse_rules(raw: Mapping[str, Any], ck: _Checker) -> dict[str, DeadlineRule]:
+def _role(entry: Mapping[str, Any], prefix: str, parties: Mapping[str, Party], ck: _Checker) -> str:
+    """A rule's ``responsible``: a role that :meth:`Agreement.party_for` resolves."""
+    key = prefix + "responsible"
+    role = entry.get("responsible")
+    if role is None:
+        raise ck.fail(key, "Der Wert fehlt.")
+    if not isinstance(role, str):
+        raise ck.fail(key, _unknown_role(role))
+    try:
+        _party_for(parties, role, "")
+    except LookupError as exc:
+        raise ck.fail(key, exc.args[0]) from None
+    return role
+
+
+def _check_after_statement(entry: Mapping[str, Any], prefix: str, ck: _Checker) -> None:
+    """The three ``after_statement_*`` keys come together or not at all."""
+    given = [entry.get(k) is not None for k in _AFTER_STATEMENT_KEYS]
+    if any(given) and not all(given):
+        missing = _AFTER_STATEMENT_KEYS[given.index(False)]
+        raise ck.fail(
+            prefix + missing,
+            "after_statement_period, _norm und _anchor_event gehören zusammen; dieser Wert fehlt.",
+        )
+
+
+def _parse_rule(
+    rid: str, entry: Mapping[str, Any], parties: Mapping[str, Party], ck: _Checker
+) -> DeadlineRule:
+    prefix = f"deadlines.{rid}."
+    ck.only_keys(entry, prefix, _RULE_KEYS)
+    _check_after_statement(entry, prefix, ck)
+    return DeadlineRule(
+        id=rid,
+        title=ck.req_string(entry, "title", prefix),
+        norm=ck.req_string(entry, "norm", prefix),
+        period=ck.period(entry, "period", prefix),  # type: ignore[arg-type]
+        anchor_event=_event(ck, entry, "anchor_event", prefix, True),
+        process=Process(ck.choice(entry, "process", prefix, tuple(p.value for p in Process))),
+        responsible=_role(entry, prefix, parties, ck),
+        reminder_lead_working_days=ck.integer(entry, "reminder_lead_working_days", prefix, 0, 250),
+        shift=ck.choice(entry, "shift", prefix, ("forward", "backward"), "forward"),  # type: ignore[arg-type]
+        reminder_event=_event(ck, entry, "reminder_event", prefix, False),
+        overdue_event=_event(ck, entry, "overdue_event", prefix, True),
+        after_statement_period=ck.period(entry, "after_statement_period", prefix, required=False),
+        after_statement_norm=ck.string(entry, "after_statement_norm", prefix, required=False),
+        after_statement_anchor_event=_event(
+            ck, entry, "after_statement_anchor_event", prefix, False
+        ),
+    )
+
+
+def _parse_rules(
+    raw: Mapping[str, Any], parties: Mapping[str, Party], ck: _Checker
+) -> dict[str, DeadlineRule]:
     rules: dict[str, DeadlineRule] = {}
-    for rid, entry in raw.items():
-        prefix = f"deadlines.{rid}."
+    for rid in raw:
         if not _RULE_ID_RE.match(rid):
             raise ck.fail(f"deadlines.{rid}", "Regel-IDs sind snake_case (a–z, 0–9, _).")
-        if not isinstance(entry, dict):
-            raise ck.fail(f"deadlines.{rid}", "Hier wird eine Tabelle erwartet.")
-        ck.only_keys(entry, prefix, _RULE_KEYS)
-        after = {
-            k: entry.get(k)
-            for k in (
-                "after_statement_period",
-                "after_statement_norm",
-                "after_statement_anchor_event",
-            )
-        }
-        if any(v is not None for v in after.values()) and any(v is None for v in after.values()):
-            missing = next(k for k, v in after.items() if v is None)
-            raise ck.fail(
-                prefix + missing,
-                "after_statement_period, _norm und _anchor_event gehören zusammen; "
-                "dieser Wert fehlt.",
-            )
-        rules[rid] = DeadlineRule(
-            id=rid,
-            title=ck.req_string(entry, "title", prefix),
-            norm=ck.req_string(entry, "norm", prefix),
-            period=ck.period(entry, "period", prefix),  # type: ignore[arg-type]
-            anchor_event=_event(ck, entry, "anchor_event", prefix, True),
-            process=Process(ck.choice(entry, "process", prefix, tuple(p.value for p in Process))),
-            responsible=ck.choice(entry, "responsible", prefix, RESPONSIBLE),  # type: ignore[arg-type]
-            reminder_lead_working_days=ck.integer(
-                entry, "reminder_lead_working_days", prefix, 0, 250
-            ),
-            shift=ck.choice(entry, "shift", prefix, ("forward", "backward"), "forward"),  # type: ignore[arg-type]
-            reminder_event=_event(ck, entry, "reminder_event", prefix, False),
-            overdue_event=_event(ck, entry, "overdue_event", prefix, True),
-            after_statement_period=ck.period(
-                entry, "after_statement_period", prefix, required=False
-            ),
-            after_statement_norm=ck.string(entry, "after_statement_norm", prefix, required=False),
-            after_statement_anchor_event=_event(
-                ck, entry, "after_statement_anchor_event", prefix, False
-            ),
-        )
+        rules[rid] = _parse_rule(rid, _entry(raw, "deadlines", rid, ck), parties, ck)
     for rid in REQUIRED_RULES:
         if rid not in rules:
             raise ck.fail(f"deadlines.{rid}", "Die Fristregel fehlt; die Prozesse brauchen sie.")
@@ -526,7 +598,7 @@ def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
         holiday_region=region,
         parties=parties,
         towns=towns,
-        rules=_parse_rules(ck.table(data, "deadlines"), ck),
+        rules=_parse_rules(ck.table(data, "deadlines"), parties, ck),
         routing=_parse_routing(ck.table(data, "routing"), ck),
         source=path,
         _town_index=index,

@@ -231,21 +231,14 @@ def start_with_deadline(
     )
 
 
-def responsible_party(ctx: StepContext, responsible: str) -> str:
-    """The party id behind a rule's ``responsible`` role (carrier | spdi | housing)."""
-    if responsible == "carrier":
-        return ctx.snapshot.facts.carrier
-    if responsible == "housing":
-        return ctx.agreement.housing_party()
-    return responsible  # "spdi" is itself a party id
-
-
 def open_rule(
     ctx: StepContext, rule: str, anchor: date, *, after_statement: bool = False
 ) -> DeadlineSpec:
     """The deadline of agreement rule ``rule`` anchored on ``anchor`` (computed by
     ``states.deadlines``; periods and lead times come from the agreement file)."""
-    party = responsible_party(ctx, ctx.agreement.rule(rule).responsible)
+    party = ctx.agreement.party_for(
+        ctx.agreement.rule(rule).responsible, ctx.snapshot.facts.carrier
+    )
     return open_deadline(
         ctx.agreement, rule, anchor, responsible_party=party, after_statement=after_statement
     )

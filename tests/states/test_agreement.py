@@ -128,6 +128,46 @@ def test_parties_supervisors_and_the_housing_contact_are_looked_up(agreement):
     assert agreement.party("jugendamt-luenen").unverified is True
 
 
+@pytest.mark.parametrize(
+    ("role", "party"),
+    [
+        ("carrier", "kreis-unna"),
+        ("health_service", "spdi"),
+        ("spdi", "spdi"),
+        ("housing_contact", "kreis-unna-wohnen"),
+        ("housing", "kreis-unna-wohnen"),
+        ("jobcenter-kreis-unna", "jobcenter-kreis-unna"),
+    ],
+)
+def test_a_role_names_the_carrier_the_one_party_of_a_kind_or_a_party(agreement, role, party):
+    assert agreement.party_for(role, "kreis-unna") == party
+
+
+def test_every_rule_names_the_same_party_as_before_the_roles_were_data(agreement):
+    responsible = {
+        rid: agreement.party_for(r.responsible, "lwl") for rid, r in agreement.rules.items()
+    }
+    assert responsible == {
+        "jurisdiction": "lwl",
+        "decision": "lwl",
+        "statement": "spdi",
+        "review": "lwl",
+        "housing_ack": "kreis-unna-wohnen",
+    }
+
+
+def test_a_role_that_names_no_single_party_is_a_configuration_error(agreement):
+    with pytest.raises(ConfigError, match="erlaubt sind"):
+        agreement.party_for("doctor", "lwl")
+    with pytest.raises(ConfigError, match="gefunden: 8"):
+        agreement.party_for("youth_office", "lwl")
+
+
+def test_a_rule_may_name_its_responsible_party_by_id(tmp_path):
+    path = variant(tmp_path, 'responsible = "spdi"', 'responsible = "jobcenter-kreis-unna"')
+    assert load_agreement(path).rule("statement").responsible == "jobcenter-kreis-unna"
+
+
 def test_an_unknown_party_or_rule_is_bad_input(agreement):
     with pytest.raises(InputError, match="nobody"):
         agreement.party("nobody")
@@ -247,6 +287,12 @@ def test_a_deemed_approval_key_anywhere_is_refused(tmp_path):
             'responsible = "doctor"',
             "deadlines.statement.responsible",
             "erlaubt sind",
+        ),
+        (
+            'responsible = "spdi"',
+            'responsible = "youth_office"',
+            "deadlines.statement.responsible",
+            "Genau eine Partei der Art 'youth_office' ist nötig, gefunden: 8",
         ),
         (
             'after_statement_norm = "§ 14 Abs. 2 S. 3 SGB IX"\n',
