@@ -31,17 +31,18 @@ from states.decision import (
     ProcessUpdate,
 )
 from states.errors import InputError, TransitionRefused
-from states.machine import DEFINITIONS, allowed_triggers, fire
-from states.processes import (
+from states.machine import allowed_triggers, fire
+from states.processes.case import phase_text
+from states.processes.definition import (
     Effects,
     ProcessDefinition,
     StepContext,
+    TriggerSpec,
     carry,
     open_rule,
     reason_for,
 )
-from states.processes.case import CaseState
-from states.triggers import TRIGGER_SPECS, TRIGGERS, TriggerSpec
+from states.processes.registry import DEFINITIONS, SUB_PROCESSES, TRIGGER_SPECS, TRIGGERS
 
 OPEN_CASE = "open_case"
 
@@ -103,12 +104,14 @@ def _not_allowed(defn: ProcessDefinition, spec: TriggerSpec, state: str) -> Tran
 
 
 def _check_start(ctx: StepContext, defn: ProcessDefinition, spec: TriggerSpec) -> None:
-    """A sub-process starts only while the case is in assessment and none of its kind is open."""
+    """A sub-process starts only while the case is in one of its ``start_when`` states (e.g. in
+    assessment) and none of its kind is open."""
     case_state = ctx.state_of(Process.CASE)
     case_defn = DEFINITIONS[Process.CASE]
-    if case_state != CaseState.ASSESSMENT:
+    if case_state not in defn.start_when:
+        when = " oder ".join(phase_text(s) for s in case_defn.states if s in defn.start_when)
         raise TransitionRefused(
-            f"„{spec.label}“ ({spec.name}) ist nur während der Bedarfsermittlung möglich; der "
+            f"„{spec.label}“ ({spec.name}) ist nur {when} möglich; der "
             f"Fall ist im Zustand {_state_text(case_defn, case_state)} ({defn.start_norm}).",
             norm=defn.start_norm,
         )
@@ -176,6 +179,7 @@ def advance(
         today=berlin_date(at),
         by=by,
         agreement=agreement if agreement is not None else load_agreement(),
+        sub_processes=SUB_PROCESSES,
     )
     defn = DEFINITIONS[spec.process]
     check = defn.input_checks.get(trigger)
@@ -250,6 +254,7 @@ def open_case_decision(
         today=berlin_date(at),
         by=by,
         agreement=agreement,
+        sub_processes=SUB_PROCESSES,
     )
     initial = DEFINITIONS[Process.CASE].initial.value
     return Decision(
@@ -263,7 +268,7 @@ def open_case_decision(
     )
 
 
-def apply_decision(snapshot: CaseSnapshot, decision: Decision) -> CaseSnapshot:
+def next_snapshot(snapshot: CaseSnapshot, decision: Decision) -> CaseSnapshot:
     """The snapshot after ``decision``, as the store would load it next time (pure; for replays,
     the worked example and tests; the database stays the source of truth)."""
     processes: dict[Process, ProcessInstance] = dict(snapshot.processes)

@@ -25,7 +25,18 @@ class Process(StrEnum):
     HOUSING = "housing"
 
 
-SUB_PROCESSES: tuple[Process, ...] = (Process.STATEMENT, Process.CONFERENCE, Process.HOUSING)
+class CaseState(StrEnum):
+    """The states of the case process (``states.processes.case`` declares its table). Here, beside
+    :class:`Process`, because the sub-processes name them too: the case states in which each may
+    start (``ProcessDefinition.start_when``)."""
+
+    RECEIVED = "received"
+    ASSESSMENT = "assessment"
+    DETERMINED = "determined"
+    DECIDED = "decided"
+    CLOSED = "closed"
+    FORWARDED = "forwarded"
+    WITHDRAWN = "withdrawn"
 
 
 class DeadlineStatus(StrEnum):

@@ -14,7 +14,7 @@ import re
 
 from states.decision import Process
 from states.errors import InputError
-from states.machine import DEFINITIONS
+from states.processes.registry import DEFINITIONS
 
 FENCE_OPEN = "```mermaid"
 FENCE_CLOSE = "```"

@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 
 from states.decision import (
-    SUB_PROCESSES,
+    CaseState,
     DeadlineClosure,
     DeadlineStatus,
     NotificationEvent,
@@ -21,20 +21,20 @@ from states.decision import (
     ProcessUpdate,
 )
 from states.errors import InputError, TransitionRefused
-from states.processes import (
+from states.processes import conference, statement
+from states.processes.definition import (
     Effects,
     ProcessDefinition,
     StateSpec,
     StepContext,
     Transition,
+    TriggerSpec,
+    carry,
     close_if_open,
-    conference,
     guard,
-    housing,
     open_deadline_of,
     open_rule,
     refused,
-    statement,
 )
 
 NORM_JURISDICTION = "§ 14 Abs. 1 S. 1 SGB IX"
@@ -43,16 +43,6 @@ NORM_DETERMINATION = "§ 120 Abs. 1 SGB IX"
 FORWARD_TARGET_KINDS = frozenset({"egh_carrier", "youth_office"})
 WITHDRAWN_REASON = "Antrag zurückgenommen"
 CLOSED_REASON = "Fall abgeschlossen"
-
-
-class CaseState(StrEnum):
-    RECEIVED = "received"
-    ASSESSMENT = "assessment"
-    DETERMINED = "determined"
-    DECIDED = "decided"
-    CLOSED = "closed"
-    FORWARDED = "forwarded"
-    WITHDRAWN = "withdrawn"
 
 
 STATES: dict[StrEnum, StateSpec] = {
@@ -68,6 +58,15 @@ STATES: dict[StrEnum, StateSpec] = {
 
 def _state_text(state: CaseState) -> str:
     return f"„{STATES[state].label}“ ({state.value})"
+
+
+#: How a refusal names the time of a case state ("… ist nur während der Bedarfsermittlung möglich").
+_PHASES: dict[StrEnum, str] = {CaseState.ASSESSMENT: "während der Bedarfsermittlung"}
+
+
+def phase_text(state: StrEnum) -> str:
+    """How a refusal names the time of a case state: its phrase, or „label“ (value) in words."""
+    return _PHASES.get(state, f"im Zustand {_state_text(CaseState(state))}")
 
 
 def jurisdiction_due(ctx: StepContext) -> date:
@@ -197,29 +196,18 @@ def _start_review(ctx: StepContext, fx: Effects) -> None:
     close_if_open(ctx, fx, "review", DeadlineStatus.MET)
 
 
-_SUB_DEFINITIONS = {
-    Process.STATEMENT: statement.DEFINITION,
-    Process.CONFERENCE: conference.DEFINITION,
-    Process.HOUSING: housing.DEFINITION,
-}
-
-
 def _end_everything(ctx: StepContext, fx: Effects, reason: str) -> None:
-    """Everything still running ends with the case: open sub-processes are cancelled, open
-    deadlines too, and whoever still expects something is told. (A sub-process left open would be
-    stuck: progressing one needs a case that is not final.)"""
-    for process in SUB_PROCESSES:
-        instance = ctx.instance(process)
-        if instance is None or _SUB_DEFINITIONS[process].is_final(instance.state):
+    """Everything still running ends with the case: open sub-processes are cancelled (each
+    definition's ``on_case_end`` says what that means for it, e.g. who is told), open deadlines
+    too. (A sub-process left open would be stuck: progressing one needs a case that is not
+    final.)"""
+    for defn in ctx.sub_processes:
+        instance = ctx.instance(defn.process)
+        if instance is None or defn.is_final(instance.state):
             continue
-        data = dict(instance.data)
-        if process is Process.CONFERENCE:
-            data, notice = conference.cancellation(ctx)
-            if notice is not None:
-                fx.notifications.append(notice)
-        if process is Process.STATEMENT:
-            fx.notifications.append(NotificationEvent("statement_cancelled", Process.STATEMENT, {}))
-        fx.extra_updates.append(ProcessUpdate(process, instance.state, "cancelled", data))
+        hook = defn.on_case_end
+        data = hook(ctx, fx) if hook is not None else carry(ctx, defn.process)
+        fx.extra_updates.append(ProcessUpdate(defn.process, instance.state, "cancelled", data))
     fx.deadlines_close.extend(
         DeadlineClosure(d.rule, DeadlineStatus.CANCELLED, reason) for d in ctx.snapshot.deadlines
     )
@@ -240,6 +228,17 @@ DEFINITION = ProcessDefinition(
     state_enum=CaseState,
     states=STATES,
     transitions=TRANSITIONS,
+    triggers=(
+        TriggerSpec("accept_jurisdiction", "Zuständigkeit annehmen", NORM_JURISDICTION),
+        TriggerSpec(
+            "forward", "Antrag weiterleiten", NORM_JURISDICTION, ("to",), optional=("reason",)
+        ),
+        TriggerSpec("determine_benefits", "Leistungen feststellen", NORM_DETERMINATION),
+        TriggerSpec("issue_decision", "Bescheid erlassen", "§ 120 Abs. 2 SGB IX"),
+        TriggerSpec("start_review", "Überprüfung beginnen", "§ 121 Abs. 2 SGB IX"),
+        TriggerSpec("close", "Fall abschließen", "§ 121 Abs. 2 SGB IX"),
+        TriggerSpec("withdraw", "Antrag zurücknehmen", "§ 108 Abs. 1 SGB IX", optional=("reason",)),
+    ),
     input_checks={"forward": _check_forward_target},
     effects={
         "accept_jurisdiction": _accept,

@@ -13,14 +13,15 @@ from enum import StrEnum
 from typing import Any
 
 from states.calendar import BERLIN, WEEKDAY_NAMES, holiday_name, is_working_day
-from states.decision import ConsentRecord, ConsentStatus, NotificationEvent, Process
+from states.decision import CaseState, ConsentRecord, ConsentStatus, NotificationEvent, Process
 from states.errors import InputError, TransitionRefused
-from states.processes import (
+from states.processes.definition import (
     Effects,
     ProcessDefinition,
     StateSpec,
     StepContext,
     Transition,
+    TriggerSpec,
     carry,
     guard,
     refused,
@@ -172,16 +173,17 @@ def _invite(ctx: StepContext, fx: Effects, sequence: int, event: str) -> None:
     fx.notifications.append(NotificationEvent(event, Process.CONFERENCE, dict(data)))
 
 
-def cancellation(ctx: StepContext) -> tuple[dict[str, Any], NotificationEvent | None]:
+def _cancelled(ctx: StepContext, fx: Effects) -> dict[str, Any]:
     """The conference's data after a cancellation and, if it was scheduled, the cancellation notice
-    (same uid, sequence + 1) so invitees' calendars drop it. Used by the case's withdraw too."""
+    (same uid, sequence + 1) so invitees' calendars drop it. Also what ending the case means."""
     data = carry(ctx, Process.CONFERENCE)
     if ctx.state_of(Process.CONFERENCE) != C.SCHEDULED:
-        return data, None
+        return data
     data["sequence"] = int(data.get("sequence", 0)) + 1
     keys = ("scheduled_at", "location", "sequence", "uid")
     context: dict[str, Any] = {k: data[k] for k in keys if k in data}
-    return data, NotificationEvent("conference_cancelled", Process.CONFERENCE, context)
+    fx.notifications.append(NotificationEvent("conference_cancelled", Process.CONFERENCE, context))
+    return data
 
 
 def _request(ctx: StepContext, fx: Effects) -> None:
@@ -209,9 +211,7 @@ def _reschedule(ctx: StepContext, fx: Effects) -> None:
 
 
 def _cancel(ctx: StepContext, fx: Effects) -> None:
-    fx.data, notice = cancellation(ctx)
-    if notice is not None:
-        fx.notifications.append(notice)
+    fx.data = _cancelled(ctx, fx)
 
 
 def _revoke(ctx: StepContext, fx: Effects) -> None:
@@ -225,8 +225,26 @@ DEFINITION = ProcessDefinition(
     state_enum=ConferenceState,
     states=STATES,
     transitions=TRANSITIONS,
+    triggers=(
+        TriggerSpec("request_consent", "Einwilligung anfragen", NORM),
+        TriggerSpec("give_consent", "Einwilligung erteilen", NORM),
+        TriggerSpec("refuse_consent", "Einwilligung verweigern", NORM, optional=("reason",)),
+        TriggerSpec("schedule_conference", "Konferenz ansetzen", NORM, ("date", "location")),
+        TriggerSpec(
+            "reschedule_conference",
+            "Konferenz verlegen",
+            NORM,
+            ("date", "location"),
+            optional=("reason",),
+        ),
+        TriggerSpec("hold_conference", "Konferenz durchführen", NORM),
+        TriggerSpec("cancel_conference", "Konferenz absagen", NORM, optional=("reason",)),
+        TriggerSpec("revoke_consent", "Einwilligung widerrufen", NORM_REVOCATION),
+    ),
     start_trigger="request_consent",
     start_norm=NORM,
+    start_when=frozenset({CaseState.ASSESSMENT}),
+    on_case_end=_cancelled,
     hints={
         "schedule_conference": "Angesetzt wird erst, wenn die Person eingewilligt hat "
         "(give_consent); ein angesetzter Termin wird mit reschedule_conference verlegt.",

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from states.decision import DeadlineStatus, Process
-from states.processes import (
+from states.decision import CaseState, DeadlineStatus, Process
+from states.processes.definition import (
     Effects,
     ProcessDefinition,
     StateSpec,
     StepContext,
     Transition,
+    TriggerSpec,
     close_if_open,
     start_with_deadline,
 )
 
 NORM = "§ 117 Abs. 1 SGB IX i. V. m. der Kooperationsvereinbarung LWL – Kreis Unna (Wohnen)"
+#: The norm each housing step names (the start refusals name the longer NORM).
+NORM_STEP = "§ 117 Abs. 1 SGB IX"
 
 
 class HousingState(StrEnum):
@@ -66,8 +69,27 @@ DEFINITION = ProcessDefinition(
     state_enum=HousingState,
     states=STATES,
     transitions=TRANSITIONS,
+    triggers=(
+        TriggerSpec(
+            "request_housing_support", "Unterstützung der Wohnungssuche anfragen", NORM_STEP
+        ),
+        TriggerSpec(
+            "acknowledge_housing_support",
+            "Anfrage bestätigen",
+            NORM_STEP,
+            actor="housing_contact",
+        ),
+        TriggerSpec(
+            "provide_housing_support", "Unterstützung leisten", NORM_STEP, actor="housing_contact"
+        ),
+        TriggerSpec("close_housing_support", "Unterstützung abschließen", NORM_STEP),
+        TriggerSpec(
+            "cancel_housing_support", "Anfrage zurückziehen", NORM_STEP, optional=("reason",)
+        ),
+    ),
     start_trigger="request_housing_support",
     start_norm=NORM,
+    start_when=frozenset({CaseState.ASSESSMENT}),
     effects={
         "request_housing_support": _request,
         "acknowledge_housing_support": _acknowledge,

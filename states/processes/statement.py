@@ -10,15 +10,24 @@ No notification ever carries the statement's content (data minimisation, § 76 S
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from states.decision import DeadlineClosure, DeadlineStatus, NotificationEvent, Process
+from states.decision import (
+    CaseState,
+    DeadlineClosure,
+    DeadlineStatus,
+    NotificationEvent,
+    Process,
+)
 from states.errors import InputError, TransitionRefused
-from states.processes import (
+from states.processes.definition import (
     Effects,
     ProcessDefinition,
     StateSpec,
     StepContext,
     Transition,
+    TriggerSpec,
+    carry,
     close_if_open,
     guard,
     open_deadline_of,
@@ -116,14 +125,41 @@ def _cancel(ctx: StepContext, fx: Effects) -> None:
     fx.notifications.append(NotificationEvent("statement_cancelled", Process.STATEMENT, {}))
 
 
+def _end_with_case(ctx: StepContext, fx: Effects) -> dict[str, Any]:
+    """The case ended while the statement was awaited: the SPDI is told it is no longer needed."""
+    fx.notifications.append(NotificationEvent("statement_cancelled", Process.STATEMENT, {}))
+    return carry(ctx, Process.STATEMENT)
+
+
 DEFINITION = ProcessDefinition(
     process=Process.STATEMENT,
     title="SPDI-Stellungnahme",
     state_enum=StatementState,
     states=STATES,
     transitions=TRANSITIONS,
+    triggers=(
+        TriggerSpec("request_statement", "Stellungnahme anfordern", NORM_REQUEST),
+        TriggerSpec(
+            "accept_statement_request", "Anfrage annehmen", NORM_STATEMENT, actor="health_service"
+        ),
+        TriggerSpec(
+            "deliver_statement", "Stellungnahme abgeben", NORM_STATEMENT, actor="health_service"
+        ),
+        TriggerSpec(
+            "decline_statement_request",
+            "Anfrage ablehnen",
+            NORM_STATEMENT,
+            ("reason",),
+            actor="health_service",
+        ),
+        TriggerSpec(
+            "cancel_statement", "Anfrage zurückziehen", NORM_STATEMENT, optional=("reason",)
+        ),
+    ),
     start_trigger="request_statement",
     start_norm=NORM_REQUEST,
+    start_when=frozenset({CaseState.ASSESSMENT}),
+    on_case_end=_end_with_case,
     input_checks={"decline_statement_request": _check_reason},
     effects={
         "request_statement": _request,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from states.advance import advance, apply_decision, open_case_decision
+from states.advance import advance, next_snapshot, open_case_decision
 from states.decision import (
     ConsentStatus,
     DeadlineStatus,
@@ -32,7 +32,7 @@ def opened_case(received_on: date = date(2025, 12, 11)):  # type: ignore[no-unty
     decision = open_case_decision(
         facts(received_on), at(*received_on.timetuple()[:3]), BY, AGREEMENT
     )
-    return apply_decision(build_snapshot("received", received_on=received_on), decision), decision
+    return next_snapshot(build_snapshot("received", received_on=received_on), decision), decision
 
 
 def step(snapshot, trigger, when, **params):  # type: ignore[no-untyped-def]
@@ -40,7 +40,7 @@ def step(snapshot, trigger, when, **params):  # type: ignore[no-untyped-def]
 
 
 def run(snapshot, trigger, when, **params):  # type: ignore[no-untyped-def]
-    return apply_decision(snapshot, step(snapshot, trigger, when, **params))
+    return next_snapshot(snapshot, step(snapshot, trigger, when, **params))
 
 
 # --- opening a case ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from states.decision import Process
 from states.diagram import fenced, markers, mermaid, readme_block, rewrite_readme
 from states.errors import InputError
-from states.machine import DEFINITIONS
+from states.processes.registry import DEFINITIONS
 from workflows.cli import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -12,15 +12,15 @@ import pytest
 from states.advance import advance
 from states.decision import Process
 from states.machine import (
-    DEFINITIONS,
     MACHINES,
     ProcessDefinitionError,
     build_machine,
     validate_definition,
+    validate_registry,
 )
-from states.processes import StateSpec, StepContext, Transition, guard, refused
+from states.processes import StateSpec, StepContext, Transition, TriggerSpec, guard, refused
 from states.processes.housing import HousingState as H
-from states.triggers import TRIGGERS
+from states.processes.registry import DEFINITIONS
 from tests.states.test_processes import AGREEMENT, build_snapshot
 
 HOUSING = DEFINITIONS[Process.HOUSING]
@@ -129,10 +129,42 @@ def test_a_state_of_another_enum_is_rejected() -> None:
         _broken(transitions=rows)
 
 
-def test_a_table_and_vocabulary_that_differ_are_rejected() -> None:
-    vocabulary = {**TRIGGERS, "demolish_housing": Process.HOUSING}
+def test_a_table_and_its_declared_triggers_that_differ_are_rejected() -> None:
+    triggers = (*HOUSING.triggers, TriggerSpec("demolish_housing", "Abreißen", "§ 0"))
     with pytest.raises(ProcessDefinitionError, match="demolish_housing"):
-        validate_definition(HOUSING, vocabulary)
+        _broken(triggers=triggers)
+
+
+def test_a_trigger_declared_twice_in_one_definition_is_rejected() -> None:
+    triggers = (*HOUSING.triggers, HOUSING.triggers[1])
+    with pytest.raises(ProcessDefinitionError, match=r"gpv\.E110.*declared twice: acknowledge"):
+        _broken(triggers=triggers)
+
+
+def test_an_actor_that_is_no_role_is_rejected() -> None:
+    first, *rest = HOUSING.triggers
+    triggers = (first, replace(rest[0], actor="housing"), *rest[1:])
+    with pytest.raises(ProcessDefinitionError, match=r"gpv\.E112") as info:
+        _broken(triggers=triggers)
+    assert "acknowledge_housing_support" in info.value.problem
+
+
+def test_a_sub_process_without_start_states_is_rejected() -> None:
+    with pytest.raises(ProcessDefinitionError, match=r"gpv\.E114"):
+        _broken(start_when=frozenset())
+
+
+def test_start_states_that_are_not_case_states_are_rejected() -> None:
+    with pytest.raises(ProcessDefinitionError, match=r"gpv\.E114"):
+        _broken(start_when=frozenset({H.REQUESTED}))
+
+
+def test_a_trigger_declared_by_two_processes_is_rejected() -> None:
+    statement = DEFINITIONS[Process.STATEMENT]
+    twin = replace(statement, triggers=(*statement.triggers, HOUSING.triggers[-1]))
+    with pytest.raises(ProcessDefinitionError, match=r"gpv\.E113") as info:
+        validate_registry((HOUSING, twin))
+    assert "cancel_housing_support" in info.value.problem and info.value.process == "statement"
 
 
 def test_machines_have_no_automatic_transitions() -> None:

@@ -17,7 +17,7 @@ from states.advance import advance
 from states.agreement import load_agreement
 from states.decision import CaseFacts, CaseSnapshot, OpenDeadline, Process, ProcessInstance
 from states.errors import TransitionRefused
-from states.machine import DEFINITIONS
+from states.processes.registry import DEFINITIONS
 from states.triggers import TRIGGERS, triggers_of
 
 BERLIN = ZoneInfo("Europe/Berlin")

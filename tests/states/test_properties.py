@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from states.advance import advance, apply_decision, open_case_decision
+from states.advance import advance, next_snapshot, open_case_decision
 from states.decision import CaseFacts, CaseSnapshot, Process
 from states.errors import GpvError, InputError, RefusedError
-from states.machine import DEFINITIONS
+from states.processes.registry import DEFINITIONS
 from states.triggers import TRIGGERS
 from tests.states.test_processes import AGREEMENT
 
@@ -52,7 +52,7 @@ def steps(draw: st.DrawFn) -> list[tuple[str, dict[str, str], datetime]]:
 def fresh_case() -> CaseSnapshot:
     facts = CaseFacts("C-99", RECEIVED, "lwl", "Kamen")
     decision = open_case_decision(facts, START, "fm", AGREEMENT)
-    return apply_decision(CaseSnapshot(facts, {}), decision)
+    return next_snapshot(CaseSnapshot(facts, {}), decision)
 
 
 def assert_consistent(snapshot: CaseSnapshot) -> None:
@@ -112,7 +112,7 @@ def test_random_trigger_sequences_never_leave_the_declared_states(data: st.DataO
         assert snapshot == before  # a decided one does not change its input either
         assert decision.audit is not None
         assert decision.audit.to_state == decision.updates[0].to_state
-        snapshot = apply_decision(snapshot, decision)
+        snapshot = next_snapshot(snapshot, decision)
         assert_consistent(snapshot)
 
 
@@ -122,7 +122,7 @@ def test_a_refused_trigger_raises_and_changes_nothing(sequence, extra: str) -> N
     snapshot = fresh_case()
     for trigger, params, now in sequence:
         with contextlib.suppress(GpvError):
-            snapshot = apply_decision(
+            snapshot = next_snapshot(
                 snapshot, advance(snapshot, trigger, params, now, "fm", AGREEMENT)
             )
     before = copy.deepcopy(snapshot)
@@ -152,7 +152,7 @@ def test_the_steered_walk_reaches_every_declared_state() -> None:
                 decision = advance(snapshot, trigger, params, now, "fm", AGREEMENT)
             except GpvError:
                 continue
-            snapshot = apply_decision(snapshot, decision)
+            snapshot = next_snapshot(snapshot, decision)
             reached.update((p.value, i.state) for p, i in snapshot.processes.items())
     declared = {(p.value, s.value) for p, d in DEFINITIONS.items() for s in d.state_enum}
     assert declared - reached == set()
