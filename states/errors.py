@@ -1,9 +1,32 @@
 """The one documented error tree of gpv.
 
 Every error a user can cause derives from :class:`GpvError`. Messages are whole sentences that name
-the cause and, where there is one, the fix and the legal reference. The command line maps the two
-branches to exit codes: :class:`InputError` → 2 (bad input), :class:`RefusedError` → 3 (refused by
-the rules). Anything else is a bug and must never reach a user as a traceback.
+the cause and, where there is one, the fix and the legal reference. The command line prints the
+message and exits with the class's ``exit_code``; anything else is a bug and must never reach a
+user as a traceback.
+
+Our exception hierarchy (exit code of the command line in brackets; the module where a class
+lives when it is not this one):
+
+* GpvError [1]
+  x InputError [2] - bad input: an impossible date, an unknown town, trigger or case
+    + ConfigError - an invalid data or configuration file (names file, key and problem)
+    + NotFoundError - a case, process or deadline that does not exist
+    + InvalidAddressError (notifications.message) - an e-mail address that cannot be used
+  x RefusedError [3] - the rules refuse the step; a refused step changes nothing
+    + TransitionRefused - wrong state, or a guard said no
+    + ConflictError - someone else changed the case at the same time
+  x DeliveryError [1] (notifications.transport) - a message was not delivered
+    + TemporaryDeliveryError - try again later (SMTP 4xx, timeout)
+    + PermanentDeliveryError - retrying will not help (SMTP 5xx, invalid address)
+  x PrefectServerError [1] (workflows.orchestration.server) - the server cannot start or be reached
+  x ScaleOutError [1] (workflows.orchestration.pool) - a work pool or worker cannot be set up
+  x AlertNotSentError [1] (workflows.orchestration.alerts) - a supervisor alert cannot be sent
+
+Outside the tree on purpose:
+
+* ProcessDefinitionError (states.machine) - a broken process table: a programming error found at
+  import, never caused by a user; the command line reports it as an internal error [1].
 """
 
 from __future__ import annotations
