@@ -18,9 +18,8 @@ from states.decision import (
     ProcessInstance,
 )
 from states.errors import InputError, TransitionRefused
-from tests.states.test_processes import AGREEMENT, SCHEDULED_DATA, build_snapshot, facts
+from tests.states.support import AGREEMENT, BERLIN, SCHEDULED_DATA, build_snapshot, facts
 
-BERLIN = ZoneInfo("Europe/Berlin")
 BY = "fm-lwl"
 
 
@@ -536,7 +535,6 @@ def test_advance_leaves_the_snapshot_as_it_was() -> None:
 
 def test_a_step_dated_before_the_receipt_of_the_application_is_bad_input():
     from datetime import date, datetime
-    from zoneinfo import ZoneInfo
 
     from states.advance import advance
     from states.decision import CaseFacts, CaseSnapshot, Process, ProcessInstance
@@ -555,7 +553,6 @@ def test_a_step_dated_before_the_receipt_of_the_application_is_bad_input():
 
 def test_a_step_done_after_its_period_ended_records_the_deadline_as_missed_not_met():
     from datetime import date, datetime
-    from zoneinfo import ZoneInfo
 
     from states.advance import advance
     from states.decision import (

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from states.agreement import load_agreement
-from states.calendar import Period, is_working_day
+from states.calendar import BERLIN, Period, is_working_day
 from states.deadlines import berlin_date, is_overdue, open_deadline
 from states.decision import DeadlineSpec, Process, SkippedDay
 from states.errors import InputError
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from states.machine import (
 from states.processes import StateSpec, StepContext, Transition, TriggerSpec, guard, refused
 from states.processes.housing import HousingState as H
 from states.processes.registry import DEFINITIONS
-from tests.states.test_processes import AGREEMENT, build_snapshot
+from tests.states.support import AGREEMENT, build_snapshot
 
 HOUSING = DEFINITIONS[Process.HOUSING]
 

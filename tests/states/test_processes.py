@@ -8,20 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from states.advance import advance
-from states.agreement import load_agreement
-from states.decision import CaseFacts, CaseSnapshot, OpenDeadline, Process, ProcessInstance
+from states.decision import Process
 from states.errors import TransitionRefused
 from states.processes.registry import DEFINITIONS
 from states.triggers import TRIGGERS, triggers_of
-
-BERLIN = ZoneInfo("Europe/Berlin")
-AGREEMENT = load_agreement()
+from tests.states.support import AGREEMENT, BERLIN, SCHEDULED_DATA, build_snapshot
 
 #: Parameters that satisfy every input check and guard.
 VALID_PARAMS: Mapping[str, Mapping[str, str]] = {
@@ -101,31 +96,6 @@ EXPECTED: Mapping[Process, Mapping[str, Mapping[str, str]]] = {
 }
 
 
-def facts(received_on: date = date(2025, 12, 11), carrier: str = "lwl") -> CaseFacts:
-    return CaseFacts(case_id="C-17", received_on=received_on, carrier=carrier, municipality="Unna")
-
-
-def build_snapshot(
-    case_state: str = "assessment",
-    *,
-    received_on: date = date(2025, 12, 11),
-    sub: Mapping[Process, str] | None = None,
-    data: Mapping[Process, Mapping[str, Any]] | None = None,
-    deadlines: tuple[OpenDeadline, ...] = (),
-) -> CaseSnapshot:
-    """A snapshot with the case in ``case_state`` and the given sub-process states."""
-    processes = {Process.CASE: ProcessInstance(Process.CASE, case_state)}
-    for process, state in (sub or {}).items():
-        processes[process] = ProcessInstance(process, state, dict((data or {}).get(process, {})))
-    return CaseSnapshot(facts(received_on), processes, deadlines)
-
-
-SCHEDULED_DATA = {
-    "scheduled_at": "2026-04-20T09:00:00+02:00",
-    "location": "Kreishaus Unna",
-    "sequence": 0,
-    "uid": "conference-C-17-1@gpv",
-}
 #: Mon 20.04.2026 10:00 in Berlin: after the scheduled conference start, before the new dates.
 SUB_AT = datetime(2026, 4, 20, 10, 0, tzinfo=BERLIN)
 #: Mon 15.12.2025: within the § 14 Abs. 1 period of a case received Thu 11.12.2025.

@@ -7,7 +7,6 @@ import contextlib
 import copy
 import random
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,9 +16,8 @@ from states.decision import CaseFacts, CaseSnapshot, Process
 from states.errors import GpvError, InputError, RefusedError
 from states.processes.registry import DEFINITIONS
 from states.triggers import TRIGGERS
-from tests.states.test_processes import AGREEMENT
+from tests.states.support import AGREEMENT, BERLIN
 
-BERLIN = ZoneInfo("Europe/Berlin")
 RECEIVED = date(2026, 3, 2)
 START = datetime(2026, 3, 2, 9, 0, tzinfo=BERLIN)
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from states.agreement import load_agreement
 from states.decision import CaseState, Process
 from states.processes.registry import ALL, DEFINITIONS, SUB_PROCESSES, TRIGGER_SPECS, TRIGGERS
 from states.triggers import triggers_of
-
-AGREEMENT = load_agreement()
+from tests.states.support import AGREEMENT
 
 #: Who performs each step that is not the carrier's, written out by hand.
 OTHER_ACTORS = {
