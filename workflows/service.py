@@ -13,23 +13,30 @@ refused or failed call writes nothing.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Subquery, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from states.agreement import load_agreement
+from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date, is_overdue
-from states.decision import CaseFacts
 from states.errors import InputError, RefusedError
 from workflows.store import audit, cases
 from workflows.store.db import read_session, write_session
 from workflows.store.models import CaseRow, DeadlineRow
+from workflows.store.rows import OUTSTANDING
+
+# Re-exported only until tests/workflows/delivery/test_dispatch_smtp.py calls it there: the one
+# sweep entry point is workflows.sweep.run_sweep.
+from workflows.sweep import run_sweep as run_sweep
+
+if TYPE_CHECKING:
+    from states.routing import PersonFacts, RoutingResult
 
 _EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-OUTSTANDING = ("open", "missed")
 
 
 def _check_email(value: str | None) -> str | None:
@@ -48,6 +55,88 @@ def _check_email(value: str | None) -> str | None:
 def _check_aware(at: datetime, name: str = "at") -> None:
     if at.tzinfo is None or at.utcoffset() is None:
         raise InputError(f"Der Zeitpunkt {name}={at.isoformat()} braucht eine Zeitzone.")
+
+
+@dataclass(frozen=True)
+class _Application:
+    """What the application says, checked: the person as routing sees them, and the contacts."""
+
+    received: date
+    person: PersonFacts
+    person_ref: str | None
+    email: str | None
+
+
+def _checked_application(
+    *,
+    received: date,
+    birth_date: date,
+    municipality: str,
+    disabilities: str,
+    benefit: str,
+    school_finished: date | None,
+    person_ref: str | None,
+    contact_email: str | None,
+    at: datetime,
+) -> _Application:
+    """The inputs of ``open_case``, checked in this order (the first problem is reported)."""
+    from states.routing import PersonFacts, parse_benefit, parse_disabilities
+
+    kinds = parse_disabilities(disabilities)
+    benefit_kind = parse_benefit(benefit)
+    email = _check_email(contact_email)
+    if received > berlin_date(at):
+        raise InputError(
+            f"Das Eingangsdatum {received.isoformat()} liegt nach dem Tag der Erfassung "
+            f"({berlin_date(at).isoformat()})."
+        )
+    if school_finished is not None and school_finished < birth_date:
+        raise InputError("Das Ende der Schulausbildung liegt vor dem Geburtsdatum.")
+    person = PersonFacts(
+        birth_date=birth_date,
+        municipality=municipality,
+        disabilities=kinds,
+        benefit=benefit_kind,
+        school_finished=school_finished,
+    )
+    return _Application(received, person, (person_ref or "").strip() or None, email)
+
+
+def _routed(application: _Application, agreement: Agreement) -> RoutingResult:
+    """Routing on the day of receipt; an undecided one is refused with its reason."""
+    from states.routing import route
+
+    result = route(application.person, on=application.received, agreement=agreement)
+    if not result.decided or result.carrier is None:
+        raise RefusedError(
+            f"Der Fall wird nicht angelegt: Die Zuständigkeit ist nicht eindeutig. {result.reason} "
+            f"({result.legal_basis})",
+            norm=result.legal_basis,
+        )
+    return result
+
+
+def _case_row(case_id: str, application: _Application, result: RoutingResult) -> CaseRow:
+    assert result.carrier is not None  # _routed refuses an undecided routing
+    person, now = application.person, datetime.now(UTC)
+    return CaseRow(
+        id=case_id,
+        status="",  # set from the decision's case process update
+        carrier=result.carrier,
+        municipality=result.town,
+        received_on=application.received,
+        parties=list(result.parties),
+        is_minor=result.is_minor,
+        version=1,
+        contact_email=application.email,
+        person_ref=application.person_ref,
+        birth_date=person.birth_date,
+        disabilities=",".join(sorted(person.disabilities)),
+        benefit=person.benefit,
+        school_finished=person.school_finished,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def open_case(
@@ -71,68 +160,19 @@ def open_case(
     (``C-<year of receipt>-<number>``) is allocated in the same transaction as the case.
     """
     from states.advance import open_case_decision
-    from states.routing import PersonFacts, parse_benefit, parse_disabilities, route
 
     _check_aware(at)
     agreement = load_agreement()
-    kinds = parse_disabilities(disabilities)
-    benefit_kind = parse_benefit(benefit)
-    email = _check_email(contact_email)
-    if received > berlin_date(at):
-        raise InputError(
-            f"Das Eingangsdatum {received.isoformat()} liegt nach dem Tag der Erfassung "
-            f"({berlin_date(at).isoformat()})."
-        )
-    if school_finished is not None and school_finished < birth_date:
-        raise InputError("Das Ende der Schulausbildung liegt vor dem Geburtsdatum.")
-    result = route(
-        PersonFacts(
-            birth_date=birth_date,
-            municipality=municipality,
-            disabilities=kinds,
-            benefit=benefit_kind,
-            school_finished=school_finished,
-        ),
-        on=received,
-        agreement=agreement,
-    )
-    if not result.decided or result.carrier is None:
-        raise RefusedError(
-            f"Der Fall wird nicht angelegt: Die Zuständigkeit ist nicht eindeutig. {result.reason} "
-            f"({result.legal_basis})",
-            norm=result.legal_basis,
-        )
+    application = _checked_application(
+        received=received, birth_date=birth_date, municipality=municipality,
+        disabilities=disabilities, benefit=benefit, school_finished=school_finished,
+        person_ref=person_ref, contact_email=contact_email, at=at,
+    )  # fmt: skip
+    result = _routed(application, agreement)
     with write_session(engine) as session:
         (case_id,) = cases.allocate_case_ids(session, received.year)
-        facts = CaseFacts(
-            case_id=case_id,
-            received_on=received,
-            carrier=result.carrier,
-            municipality=result.town,
-            parties=tuple(result.parties),
-            is_minor=result.is_minor,
-            has_contact_email=email is not None,
-        )
-        decision = open_case_decision(facts, at, by, agreement)
-        now = datetime.now(UTC)
-        case = CaseRow(
-            id=case_id,
-            status="",  # set from the decision's case process update
-            carrier=result.carrier,
-            municipality=result.town,
-            received_on=received,
-            parties=list(result.parties),
-            is_minor=result.is_minor,
-            version=1,
-            contact_email=email,
-            person_ref=(person_ref or "").strip() or None,
-            birth_date=birth_date,
-            disabilities=",".join(sorted(kinds)),
-            benefit=benefit_kind,
-            school_finished=school_finished,
-            created_at=now,
-            updated_at=now,
-        )
+        case = _case_row(case_id, application, result)
+        decision = open_case_decision(cases.case_facts(case), at, by, agreement)
         session.add(case)
         session.flush()
         cases.apply_decision(session, case, decision, at=at, by=by, agreement=agreement)
@@ -206,6 +246,42 @@ def update_contact(
     return show_case(engine, case_id)
 
 
+def _checked_status(status: str | None) -> None:
+    from states.processes.case import CaseState
+
+    if status is not None and status not in {s.value for s in CaseState}:
+        raise InputError(
+            f"Unbekannter Status {status!r}; möglich sind: {', '.join(s.value for s in CaseState)}."
+        )
+
+
+def _next_due() -> Subquery:
+    """Per case, the earliest due day of its outstanding deadlines."""
+    return (
+        select(col(DeadlineRow.case_id), func.min(col(DeadlineRow.due)).label("next_due"))
+        .where(*cases.where(OUTSTANDING))
+        .group_by(col(DeadlineRow.case_id))
+        .subquery()
+    )
+
+
+def _cases_query(
+    *, status: str | None, town: str | None, overdue_before: date | None, limit: int | None
+) -> Select[Any]:
+    outstanding = _next_due()
+    stmt = select(CaseRow, outstanding.c.next_due).outerjoin(
+        outstanding, outstanding.c.case_id == col(CaseRow.id)
+    )
+    if status is not None:
+        stmt = stmt.where(col(CaseRow.status) == status)
+    if town is not None:
+        stmt = stmt.where(col(CaseRow.municipality) == town)
+    if overdue_before is not None:
+        stmt = stmt.where(outstanding.c.next_due < overdue_before)
+    stmt = stmt.order_by(col(CaseRow.received_on).desc(), col(CaseRow.id).desc())
+    return stmt.limit(limit) if limit is not None else stmt
+
+
 def list_cases(
     engine: Engine,
     *,
@@ -217,40 +293,12 @@ def list_cases(
 ) -> list[dict[str, Any]]:
     """Cases, newest receipt first: id, status, carrier, municipality, received_on, next_due
     (earliest outstanding deadline), overdue (one of them is past its due day)."""
-    from states.processes.case import CaseState
-
     _check_aware(now, "now")
-    today = berlin_date(now)
-    if status is not None and status not in {s.value for s in CaseState}:
-        raise InputError(
-            f"Unbekannter Status {status!r}; möglich sind: {', '.join(s.value for s in CaseState)}."
-        )
+    _checked_status(status)
     town = load_agreement().town(municipality).slug if municipality else None
-    outstanding = (
-        select(
-            col(DeadlineRow.case_id),
-            func.min(col(DeadlineRow.due)).label("next_due"),
-        )
-        .where(
-            col(DeadlineRow.status).in_(OUTSTANDING),
-            col(DeadlineRow.closed_at).is_(None),
-        )
-        .group_by(col(DeadlineRow.case_id))
-        .subquery()
+    stmt = _cases_query(
+        status=status, town=town, overdue_before=berlin_date(now) if overdue else None, limit=limit
     )
-    stmt = select(CaseRow, outstanding.c.next_due).outerjoin(
-        outstanding,
-        outstanding.c.case_id == col(CaseRow.id),
-    )
-    if status is not None:
-        stmt = stmt.where(col(CaseRow.status) == status)
-    if town is not None:
-        stmt = stmt.where(col(CaseRow.municipality) == town)
-    if overdue:
-        stmt = stmt.where(outstanding.c.next_due < today)
-    stmt = stmt.order_by(col(CaseRow.received_on).desc(), col(CaseRow.id).desc())
-    if limit is not None:
-        stmt = stmt.limit(limit)
     with read_session(engine) as session:
         rows = session.execute(stmt).all()
     return [
@@ -279,10 +327,7 @@ def tasks(
     agreement = load_agreement()
     if party is not None:
         party = agreement.party(party.strip()).id
-    stmt = select(DeadlineRow).where(
-        col(DeadlineRow.status).in_(OUTSTANDING),
-        col(DeadlineRow.closed_at).is_(None),
-    )
+    stmt = select(DeadlineRow).where(*cases.where(OUTSTANDING))
     if party is not None:
         stmt = stmt.where(col(DeadlineRow.responsible_party) == party)
     stmt = stmt.order_by(col(DeadlineRow.due), col(DeadlineRow.id))
@@ -314,10 +359,3 @@ def audit_verify(engine: Engine) -> dict[str, Any]:
     """Check the audit chain; keys ok, checked, first_broken_id, problem."""
     with read_session(engine) as session:
         return audit.verify(session).as_dict()
-
-
-def run_sweep(engine: Engine, now: datetime) -> dict[str, Any]:
-    """The deadline sweep (see :mod:`workflows.sweep`)."""
-    from workflows.sweep import run_sweep as sweep
-
-    return sweep(engine, now)

@@ -1,13 +1,15 @@
 """The deadline sweep: reminders when their day has come, escalations when a deadline is missed.
 
-Pure, then persist. For a given ``now`` (its Europe/Berlin date is the legal "today"):
+Pure, then persist. The rule itself (which deadline is due for what, the columns it sets, the
+audit entry, the notices) is stated once in :mod:`workflows.store.rows`, which the seed replays
+too; this module executes it. For a given ``now`` (its Europe/Berlin date is the legal "today"):
 
 1. Read (one read transaction, two indexed range scans): the ids of open deadlines past their due
    day (:func:`overdue_query`, index ``ix_deadlines_due``) and of open, not yet reminded deadlines
    whose reminder day has come and whose due day has not passed (:func:`reminder_query`, index
    ``ix_deadlines_reminder``). Both find only what is due now, so a sweep costs in proportion to
    what is due, not to the table or to the backlog of deadlines missed earlier.
-2. Decide (pure, :func:`plan_escalation` / :func:`plan_reminder`): the notification events, from
+2. Decide (pure, ``rows.plan_escalation`` / ``rows.plan_reminder``): the notification events, from
    the agreement's rules (``overdue_event``, ``reminder_event``); the context holds rule, norm, due
    date, title, responsible party and days overdue, never health data.
 3. Persist in chunks of at most :data:`CHUNK` deadlines, each one short transaction (so a case
@@ -32,7 +34,6 @@ overdue, by ``ix_deadlines_due``) with the total count, for ``gpv sweep`` and th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
@@ -40,80 +41,62 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from notifications.policy import CaseView
 from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date, is_overdue
-from states.decision import DeadlineStatus, NotificationEvent, Process
+from states.decision import NotificationEvent
 from workflows.store import audit
+from workflows.store.cases import case_views, where
 from workflows.store.db import read_session, write_session
-from workflows.store.models import CaseRow, DeadlineRow
+from workflows.store.models import DeadlineRow
+from workflows.store.rows import (
+    ESCALATION_CLAIM,
+    MISS_TRIGGER,
+    MISSED_OUTSTANDING,
+    REMINDER_CLAIM,
+    SWEEP_ACTOR,
+    DeadlineFacts,
+    escalation_values,
+    miss_entry,
+    past_due,
+    plan_escalation,
+    plan_reminder,
+    reminder_due,
+    reminder_values,
+)
+
+__all__ = [
+    "CHUNK",
+    "MISS_TRIGGER",
+    "OVERDUE_LIMIT",
+    "SWEEP_ACTOR",
+    "DeadlineFacts",
+    "case_views",
+    "outstanding_query",
+    "overdue_query",
+    "overdue_report",
+    "plan_escalation",
+    "plan_reminder",
+    "reminder_query",
+    "run_sweep",
+]
 
 #: Deadlines per write transaction of the sweep (each chunk commits on its own).
 CHUNK = 500
 #: How many overdue deadlines ``overdue_report`` lists by default (the total is always counted).
 OVERDUE_LIMIT = 500
-SWEEP_ACTOR = "system:sweep"
-MISS_TRIGGER = "miss_deadline"
-
-
-@dataclass(frozen=True)
-class DeadlineFacts:
-    """The plain values of a deadline row the sweep decides on."""
-
-    id: int
-    case_id: str
-    rule: str
-    norm: str
-    process: str
-    due: date
-    responsible_party: str
 
 
 def overdue_query(today: date) -> Select[int | None, date]:
-    """Id and due day of open deadlines due before ``today`` (covered by ix_deadlines_due)."""
-    return select(col(DeadlineRow.id), col(DeadlineRow.due)).where(
-        col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
-        col(DeadlineRow.closed_at).is_(None),
-        col(DeadlineRow.due) < today,
-    )
+    """Id and due day of open deadlines due before ``today`` (``rows.past_due``; covered by
+    ix_deadlines_due)."""
+    return select(col(DeadlineRow.id), col(DeadlineRow.due)).where(*where(past_due(today)))
 
 
 def reminder_query(today: date) -> Select[int | None]:
-    """Ids of open, unreminded deadlines whose reminder day has come (covered by
-    ix_deadlines_reminder). Deadlines also past due are escalated first in the same sweep, so
-    the reminder's conditional update (``status = 'open'``) skips them."""
-    return select(col(DeadlineRow.id)).where(
-        col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
-        col(DeadlineRow.reminder_sent_at).is_(None),
-        col(DeadlineRow.remind_on) <= today,
-    )
-
-
-def _context(agreement: Agreement, d: DeadlineFacts, today: date) -> dict[str, Any]:
-    rule = agreement.rules.get(d.rule)
-    return {
-        "rule": d.rule,
-        "norm": d.norm,
-        "due": d.due.isoformat(),
-        "title": rule.title if rule else d.rule,
-        "responsible_party": d.responsible_party,
-        "days_overdue": max((today - d.due).days, 0),
-    }
-
-
-def plan_escalation(agreement: Agreement, d: DeadlineFacts, today: date) -> NotificationEvent:
-    """The escalation notice of a missed deadline (the rule's ``overdue_event``)."""
-    rule = agreement.rules.get(d.rule)
-    event = rule.overdue_event if rule else "deadline_missed"
-    return NotificationEvent(event, Process(d.process), _context(agreement, d, today))
-
-
-def plan_reminder(agreement: Agreement, d: DeadlineFacts, today: date) -> NotificationEvent | None:
-    """The reminder notice (the rule's ``reminder_event``), or None for a rule without one."""
-    rule = agreement.rules.get(d.rule)
-    if rule is None or rule.reminder_event is None:
-        return None
-    return NotificationEvent(rule.reminder_event, Process(d.process), _context(agreement, d, today))
+    """Ids of open, unreminded deadlines whose reminder day has come (``rows.reminder_due``;
+    covered by ix_deadlines_reminder). Deadlines also past due are escalated first in the same
+    sweep, so the reminder's conditional update (``status = 'open'``) skips them."""
+    return select(col(DeadlineRow.id)).where(*where(reminder_due(today)))
 
 
 _RETURNING = (
@@ -132,35 +115,6 @@ def _chunks(ids: Sequence[int], size: int) -> Iterable[Sequence[int]]:
         raise ValueError("sweep: chunk must be >= 1")
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
-
-
-def case_views(session: Session, case_ids: Iterable[str]) -> dict[str, CaseView]:
-    """The notification view of the given cases: only the columns notices need (id, carrier,
-    municipality, parties, is_minor, whether there is a contact e-mail), no health data."""
-    wanted = sorted(set(case_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(
-            col(CaseRow.id),
-            col(CaseRow.carrier),
-            col(CaseRow.municipality),
-            col(CaseRow.parties),
-            col(CaseRow.is_minor),
-            col(CaseRow.contact_email).is_not(None),
-        ).where(col(CaseRow.id).in_(wanted))
-    )
-    return {
-        case_id: CaseView(
-            case_id=case_id,
-            carrier=str(carrier),
-            municipality=str(municipality),
-            parties=tuple(parties or ()),
-            is_minor=bool(is_minor),
-            has_contact_email=bool(has_email),
-        )
-        for case_id, carrier, municipality, parties, is_minor, has_email in rows
-    }
 
 
 def _won(session: Session, stmt: Any) -> list[DeadlineFacts]:
@@ -216,26 +170,21 @@ def _escalate(
     def claim(part: Sequence[int]) -> Any:
         return (
             update(DeadlineRow)
-            .where(
-                col(DeadlineRow.id).in_(part),
-                col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
-            )
-            .values(status=DeadlineStatus.MISSED.value, escalated_at=now)
+            .where(col(DeadlineRow.id).in_(part), *where(ESCALATION_CLAIM))
+            .values(**escalation_values(now))
         )
 
     def record(session: Session, facts: list[DeadlineFacts]) -> None:
         audit.append_many(
             session,
             [
-                audit.NewEntry(
+                miss_entry(
                     case_id=d.case_id,
-                    trigger=MISS_TRIGGER,
                     process=d.process,
-                    from_state=DeadlineStatus.OPEN.value,
-                    to_state=DeadlineStatus.MISSED.value,
+                    rule=d.rule,
+                    norm=d.norm,
+                    due=d.due,
                     at=now,
-                    by=SWEEP_ACTOR,
-                    params={"rule": d.rule, "norm": d.norm, "due": d.due.isoformat()},
                 )
                 for d in facts
             ],
@@ -261,12 +210,8 @@ def _remind(
     def claim(part: Sequence[int]) -> Any:
         return (
             update(DeadlineRow)
-            .where(
-                col(DeadlineRow.id).in_(part),
-                col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
-                col(DeadlineRow.reminder_sent_at).is_(None),
-            )
-            .values(reminder_sent_at=now)
+            .where(col(DeadlineRow.id).in_(part), *where(REMINDER_CLAIM))
+            .values(**reminder_values(now))
         )
 
     return _claim_and_notify(
@@ -319,10 +264,7 @@ def outstanding_query() -> Any:
     order either way."""
     return (
         select(*_RETURNING)
-        .where(
-            col(DeadlineRow.status) == DeadlineStatus.MISSED.value,
-            col(DeadlineRow.closed_at).is_(None),
-        )
+        .where(*where(MISSED_OUTSTANDING))
         .order_by(col(DeadlineRow.closed_at), col(DeadlineRow.due), col(DeadlineRow.id))
     )
 
@@ -340,12 +282,7 @@ def overdue_report(engine: Engine, now: datetime, limit: int | None = None) -> d
         raise ValueError("overdue_report: limit must be >= 0")
     today = berlin_date(now)
     with read_session(engine) as session:
-        total = session.execute(
-            select(func.count()).where(
-                col(DeadlineRow.status) == DeadlineStatus.MISSED.value,
-                col(DeadlineRow.closed_at).is_(None),
-            )
-        ).scalar_one()
+        total = session.execute(select(func.count()).where(*where(MISSED_OUTSTANDING))).scalar_one()
         rows = session.execute(outstanding_query().limit(limit)).all() if limit else []
     return {
         "overdue": [

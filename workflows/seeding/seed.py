@@ -5,12 +5,14 @@ data and the ``realistic`` and ``peak`` profiles); this module replays and write
 
 Every case is driven through the real, pure rules: it is opened with
 ``states.advance.open_case_decision`` and moved along its scenario's path with
-``states.advance.advance``, so its states, version, deadlines, consents, audit entries and outbox
-rows are exactly what the engine itself would have written. Between two steps, and finally up to
-``now``, the deadline sweep is replayed as if it had run every minute: reminders were sent on their
-day, deadlines past their due day were marked missed with their ``miss_deadline`` audit entry and
-their escalation notice. A sweep at ``now`` therefore has nothing to do; a sweep a day later finds
-a realistic daily batch.
+``states.advance.advance``, and each decision becomes rows by the store's own rule,
+:func:`workflows.store.rows.decision_rows`, so its states, version, deadlines, consents, audit
+entries and outbox rows are exactly what the engine itself would have written (a contract test
+compares them row for row). Between two steps, and finally up to ``now``, the deadline sweep is
+replayed by :func:`workflows.store.rows.swept_until` as if it had run every minute: reminders
+were sent on their day, deadlines past their due day were marked missed with their
+``miss_deadline`` audit entry and their escalation notice. A sweep at ``now`` therefore has
+nothing to do; a sweep a day later finds a realistic daily batch.
 
 Fast by design: the rules run in Python, the rows go in with executemany inserts in chunks of
 :data:`CHUNK` cases, one transaction per chunk. Case ids come from the store's own allocator
@@ -30,9 +32,9 @@ import dataclasses
 import random
 import time as clock
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -46,7 +48,6 @@ from states.deadlines import berlin_date
 from states.decision import (
     CaseFacts,
     CaseSnapshot,
-    DeadlineStatus,
     Decision,
     NotificationEvent,
     OpenDeadline,
@@ -56,35 +57,58 @@ from states.decision import (
 from states.errors import InputError
 from workflows.seeding.plans import BERLIN, PROFILES, SCENARIOS, CasePlan, Scenario, plans
 from workflows.store import audit
-from workflows.store.cases import _DATE_FACTS, FACT_COLUMNS, allocate_case_ids
+from workflows.store.cases import allocate_case_ids
 from workflows.store.db import write_session
 from workflows.store.models import CaseRow, ConsentRow, DeadlineRow, ProcessRow
 from workflows.store.outbox import OutboxRow, OutboxStatus, outbox_values
-from workflows.sweep import MISS_TRIGGER, SWEEP_ACTOR, DeadlineFacts, plan_escalation, plan_reminder
+from workflows.store.rows import (
+    OUTSTANDING,
+    CurrentRows,
+    DeadlineClosing,
+    DeadlineFacts,
+    NewEntry,
+    SweepStep,
+    Values,
+    decision_rows,
+    matches,
+    miss_entry,
+    plan_escalation,
+    plan_reminder,
+    swept_until,
+)
 
-__all__ = ["PROFILES", "SCENARIOS", "CasePlan", "Scenario", "count_open_deadlines", "plans", "seed"]
+__all__ = [
+    "PROFILES",
+    "SCENARIOS",
+    "CasePlan",
+    "Scenario",
+    "count_open_deadlines",
+    "plans",
+    "seed",
+    "seed_plans",
+]
 
 CHUNK = 5_000
 CASE_MANAGERS = 40  # seeded steps are signed "seed:fallmanagement-01" … "-40"
+OUTBOX_BATCH = 20_000  # rows per executemany of the outbox
+_FACT_FIELDS = frozenset(f.name for f in dataclasses.fields(CaseFacts))
 
 
 # --------------------------------------------------------------------------------------------------
-# Replaying the engine for one case (pure: rows as dicts, mirroring workflows.store.cases / sweep)
+# Replaying the engine for one case (pure: rows as dicts, by the rule of workflows.store.rows)
 
 
 @dataclass
 class _Sim:
-    case: dict[str, Any]
+    case: Values
     facts: CaseFacts
-    processes: dict[str, dict[str, Any]] = field(default_factory=dict)  # latest instance each
-    instances: list[dict[str, Any]] = field(default_factory=list)
-    deadlines: list[dict[str, Any]] = field(default_factory=list)
-    consents: list[dict[str, Any]] = field(default_factory=list)
-    # (audit entry, its notices) and (deadline row, "reminder" | "escalation", when, today)
-    entries: list[tuple[audit.NewEntry, tuple[NotificationEvent, ...]]] = field(
-        default_factory=list
-    )
-    sweep_notices: list[tuple[dict[str, Any], str, datetime, date]] = field(default_factory=list)
+    processes: dict[str, Values] = field(default_factory=dict)  # latest instance each
+    instances: list[Values] = field(default_factory=list)
+    deadlines: list[Values] = field(default_factory=list)
+    consents: list[Values] = field(default_factory=list)
+    # (audit entry, its notices) and the sweep's reminders and escalations, in the order written
+    entries: list[tuple[NewEntry, tuple[NotificationEvent, ...]]] = field(default_factory=list)
+    sweep_notices: list[SweepStep] = field(default_factory=list)
 
     def snapshot(self) -> CaseSnapshot:
         return CaseSnapshot(
@@ -98,117 +122,67 @@ class _Sim:
             deadlines=tuple(
                 OpenDeadline(d["rule"], d["anchor_date"], d["due"], Process(d["process"]))
                 for d in self.deadlines
-                if d["status"] == "open" or (d["status"] == "missed" and d["closed_at"] is None)
+                if matches(d, OUTSTANDING)
             ),
         )
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), BERLIN)
-
-
 def _sweep_until(sim: _Sim, t: datetime) -> None:
     """What the every-minute sweep did to this case's open deadlines up to ``t``."""
-    today = berlin_date(t)
-    missed: list[tuple[datetime, dict[str, Any]]] = []
-    for d in sim.deadlines:
-        if d["status"] != "open":
-            continue
-        remind_on = d["remind_on"]
-        if (
-            d["reminder_sent_at"] is None
-            and remind_on is not None
-            and remind_on <= min(today, d["due"])
-        ):
-            sent = _midnight(remind_on)
-            d["reminder_sent_at"] = sent
-            sim.sweep_notices.append((d, "reminder", sent, remind_on))
-        if d["due"] < today:
-            when = _midnight(d["due"] + timedelta(days=1))
-            d["status"], d["escalated_at"] = "missed", when
-            missed.append((when, d))
-    for when, d in sorted(missed, key=lambda m: m[0]):
-        sim.sweep_notices.append((d, "escalation", when, berlin_date(when)))
-        sim.entries.append(
-            (
-                audit.NewEntry(
-                    case_id=sim.facts.case_id,
-                    trigger=MISS_TRIGGER,
-                    process=d["process"],
-                    from_state="open",
-                    to_state="missed",
-                    at=when,
-                    by=SWEEP_ACTOR,
-                    params={"rule": d["rule"], "norm": d["norm"], "due": d["due"].isoformat()},
-                ),
-                (),
-            )
-        )
+    reminders, escalations = swept_until(sim.deadlines, t)
+    for step in (*reminders, *escalations):
+        step.row.update(step.values)
+    sim.sweep_notices.extend(reminders)
+    for step in escalations:
+        d = step.row
+        sim.sweep_notices.append(step)
+        entry = miss_entry(
+            case_id=d["case_id"], process=d["process"], rule=d["rule"], norm=d["norm"],
+            due=d["due"], at=step.at,
+        )  # fmt: skip
+        sim.entries.append((entry, ()))
 
 
-def _close(sim: _Sim, rule: str, status: DeadlineStatus, reason: str, at: datetime) -> None:
-    for d in sim.deadlines:  # as cases._close_deadlines: open ones first, then missed ones
-        if d["rule"] == rule and d["status"] == "open":
-            d.update(status=status.value, closed_at=at, closed_reason=reason or None)
-    for d in sim.deadlines:
-        if d["rule"] == rule and d["status"] == "missed" and d["closed_at"] is None:
-            d.update(closed_at=at, closed_reason=reason or status.value)
+def _close(rows: list[Values], closing: DeadlineClosing) -> None:
+    for conditions, values in closing.targets():  # in order, as the store's two UPDATEs
+        for row in rows:
+            if matches(row, conditions):
+                row.update(values)
 
 
 def _apply(sim: _Sim, decision: Decision, at: datetime, by: str) -> None:
-    """As ``cases.apply_decision``: states, facts, deadlines closed then opened, consent, audit."""
-    for upd in decision.updates:
-        name, current = str(upd.process), sim.processes.get(str(upd.process))
-        data = audit.plain_params(upd.data)
-        if upd.new_instance or current is None:
-            number = current["instance_no"] + 1 if current else 1
-            row = {"case_id": sim.facts.case_id, "process": name, "instance_no": number}
-            row.update(state=str(upd.to_state), data=data, opened_at=at, updated_at=at)
-            sim.instances.append(row)
-            sim.processes[name] = row
-        else:
-            current.update(state=str(upd.to_state), data=data, updated_at=at)
-        if upd.process == Process.CASE:
-            sim.case["status"] = str(upd.to_state)
-    for key, value in decision.facts_update.items():
-        if key in _DATE_FACTS and isinstance(value, str):
-            value = date.fromisoformat(value)
-        sim.case[FACT_COLUMNS[key]] = list(value) if key == "parties" else value
-        if key in {f.name for f in dataclasses.fields(CaseFacts)}:
-            sim.facts = dataclasses.replace(sim.facts, **{key: value})
-    sim.case["updated_at"] = at
-    for closure in decision.deadlines_close:
-        _close(sim, closure.rule, DeadlineStatus(closure.status), closure.reason, at)
-    for spec in decision.deadlines_open:
-        _close(sim, spec.rule, DeadlineStatus.CANCELLED, "neu berechnet", at)
-        row = {
-            f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "skipped"
-        }
-        row.update(case_id=sim.facts.case_id, process=str(spec.process), status="open")
-        row.update(reminder_sent_at=None, escalated_at=None, closed_at=None, closed_reason=None)
-        row["created_at"] = at
-        sim.deadlines.append(row)
-    if decision.consent is not None:
-        c = decision.consent
-        sim.consents.append(
-            {"case_id": sim.facts.case_id, "scope": c.scope, "status": str(c.status)}
-            | {"norm": c.norm, "at": at, "recorded_by": by}
-        )
-    entry = decision.audit
-    assert entry is not None  # advance and open_case_decision always name the audit entry
-    new = audit.NewEntry(
-        sim.facts.case_id, entry.trigger, str(entry.process), entry.from_state, entry.to_state,
-        entry.at, entry.by, entry.params,
-    )  # fmt: skip
-    sim.entries.append((new, decision.notifications))
+    """As ``cases.apply_decision``, on the case's rows in memory (``now`` is ``at``: history)."""
+    current = CurrentRows(sim.case["version"], sim.processes)
+    changes = decision_rows(sim.facts.case_id, current, decision, at=at, by=by, now=at)
+    for row in changes.new_instances:
+        sim.instances.append(row)
+        sim.processes[row["process"]] = row
+    for change in changes.instance_changes:
+        sim.processes[change.process].update(change.values)
+    sim.case.update(changes.case)
+    if decision.facts_update:
+        _refresh_facts(sim)
+    for closing in changes.closings:
+        _close(sim.deadlines, closing)
+    for new in changes.new_deadlines:
+        _close(sim.deadlines, new.supersedes)
+        sim.deadlines.append(new.values)
+    if changes.consent is not None:
+        sim.consents.append(changes.consent)
+    sim.entries.append((changes.audit, changes.notices))
 
 
-def simulate(plan: CasePlan, case_id: str, now: datetime, agreement: Agreement, rng: random.Random):
-    """Replay ``plan`` for ``case_id`` through the rules; the case as of ``now``."""
-    person, opened = plan.person, plan.opened_at
-    routed = plan.routed
+def _refresh_facts(sim: _Sim) -> None:
+    """The rules' facts after a decision changed case columns (as ``cases.case_facts`` reads)."""
+    changed = {k: v for k, v in sim.case.items() if k in _FACT_FIELDS and k != "case_id"}
+    changed["parties"] = tuple(changed.get("parties") or ())
+    sim.facts = dataclasses.replace(sim.facts, **changed)
+
+
+def _new_case(plan: CasePlan, case_id: str) -> _Sim:
+    """The case row as ``service.open_case`` writes it, before its opening decision."""
+    person, opened, routed = plan.person, plan.opened_at, plan.routed
     assert routed.carrier is not None
-    by = f"seed:fallmanagement-{rng.randint(1, CASE_MANAGERS):02d}"
     facts = CaseFacts(
         case_id=case_id,
         received_on=berlin_date(opened),
@@ -219,7 +193,7 @@ def simulate(plan: CasePlan, case_id: str, now: datetime, agreement: Agreement, 
         has_contact_email=plan.contact_email,
     )
     number = int(case_id.rsplit("-", 1)[1])
-    case: dict[str, Any] = {
+    case: Values = {
         "id": case_id, "status": "", "carrier": routed.carrier, "municipality": routed.town,
         "received_on": facts.received_on, "parties": list(routed.parties),
         "is_minor": routed.is_minor, "version": 1,
@@ -230,14 +204,23 @@ def simulate(plan: CasePlan, case_id: str, now: datetime, agreement: Agreement, 
         "objection_notice_given_on": None, "decided_on": None,
         "created_at": opened, "updated_at": opened,
     }  # fmt: skip
-    sim = _Sim(case=case, facts=facts)
-    _apply(sim, open_case_decision(facts, opened, by, agreement), opened, by)
+    return _Sim(case=case, facts=facts)
+
+
+def simulate(
+    plan: CasePlan, case_id: str, now: datetime, agreement: Agreement, rng: random.Random
+) -> _Sim:
+    """Replay ``plan`` for ``case_id`` through the rules; the case as of ``now``."""
+    by = f"seed:fallmanagement-{rng.randint(1, CASE_MANAGERS):02d}"
+    sim = _new_case(plan, case_id)
+    opened = plan.opened_at
+    _apply(sim, open_case_decision(sim.facts, opened, by, agreement), opened, by)
     for trigger, at, params in plan.steps:
         if trigger == "forward":  # § 14 Abs. 1 SGB IX: to the other carrier of the agreement
-            params = {"to": "kreis-unna" if routed.carrier == "lwl" else "lwl"}
+            params = {"to": "kreis-unna" if plan.routed.carrier == "lwl" else "lwl"}
         _sweep_until(sim, at)
         _apply(sim, advance(sim.snapshot(), trigger, params, at, by, agreement), at, by)
-        case["version"] += 1
+        sim.case["version"] += 1
     _sweep_until(sim, now)
     return sim
 
@@ -264,52 +247,146 @@ def _reserve_ids(session: Session, table: str, count: int) -> list[int]:
     return list(range(int(last) + 1, int(last) + 1 + count))
 
 
-def _outbox_rows(
-    notices: list[NotificationEvent], view: CaseView, source_key: str, at: datetime, ag: Agreement
-) -> Iterator[dict[str, Any]]:
+def _insert(session: Session, table: Any, rows: Sequence[Values]) -> None:
+    if rows:
+        session.execute(table.__table__.insert(), rows)
+
+
+def _insert_case_rows(session: Session, sims: list[_Sim]) -> None:
+    """Cases, process instances, consents and deadlines (ids reserved, for the sweep's keys)."""
+    _insert(session, CaseRow, [s.case for s in sims])
+    _insert(session, ProcessRow, [row for s in sims for row in s.instances])
+    _insert(session, ConsentRow, [row for s in sims for row in s.consents])
+    deadlines = [row for s in sims for row in s.deadlines]
+    ids = _reserve_ids(session, "deadlines", len(deadlines))
+    for row, new_id in zip(deadlines, ids, strict=True):
+        row["id"] = new_id
+    _insert(session, DeadlineRow, deadlines)
+
+
+def _sent(
+    notices: Sequence[NotificationEvent],
+    view: CaseView,
+    source_key: str,
+    at: datetime,
+    ag: Agreement,
+) -> Iterator[Values]:
     """The rows ``workflows.store.outbox`` would write, marked as sent at ``at`` (seeded
     history)."""
     for row in outbox_values(view, notices, source_key, at, ag):
         yield row | {"status": OutboxStatus.SENT.value, "attempts": 1, "sent_at": at}
 
 
+def _sweep_outbox(step: SweepStep, view: CaseView, ag: Agreement) -> Iterator[Values]:
+    d = step.row
+    facts = DeadlineFacts(
+        d["id"], d["case_id"], d["rule"], d["norm"], d["process"], d["due"], d["responsible_party"]
+    )
+    plan = plan_escalation if step.kind == "escalation" else plan_reminder
+    event = plan(ag, facts, step.today)
+    if event is not None:
+        yield from _sent([event], view, f"deadline:{d['id']}:{step.kind}", step.at, ag)
+
+
+def _case_outbox(sim: _Sim, audit_ids: Iterator[int], ag: Agreement) -> Iterator[Values]:
+    """One case's outbox rows: its entries' notices (source ``audit:<id>``), then the sweep's."""
+    view = CaseView.of(sim.facts)
+    for entry, notices in sim.entries:
+        audit_id = next(audit_ids)
+        if notices:
+            yield from _sent(notices, view, f"audit:{audit_id}", entry.at, ag)
+    for step in sim.sweep_notices:
+        yield from _sweep_outbox(step, view, ag)
+
+
 def _write(session: Session, sims: list[_Sim], ag: Agreement) -> tuple[int, int]:
     """Insert one chunk; returns (audit entries, outbox rows) written."""
-    session.execute(CaseRow.__table__.insert(), [s.case for s in sims])  # type: ignore[attr-defined]
-    instances = [row for s in sims for row in s.instances]
-    session.execute(ProcessRow.__table__.insert(), instances)  # type: ignore[attr-defined]
-    consents = [row for s in sims for row in s.consents]
-    if consents:
-        session.execute(ConsentRow.__table__.insert(), consents)  # type: ignore[attr-defined]
-    deadlines = [row for s in sims for row in s.deadlines]
-    for row, new_id in zip(
-        deadlines, _reserve_ids(session, "deadlines", len(deadlines)), strict=True
-    ):
-        row["id"] = new_id
-    session.execute(DeadlineRow.__table__.insert(), deadlines)  # type: ignore[attr-defined]
-    entries = [e for s in sims for e in s.entries]
-    recorded_at = datetime.now(UTC)
-    ids = audit.append_many(session, [e for e, _ in entries], recorded_at=recorded_at)
-    outbox: list[dict[str, Any]] = []
-    by_case = iter(ids)
-    for s in sims:
-        view = CaseView.of(s.facts)
-        for entry, notices in s.entries:
-            audit_id = next(by_case)
-            if notices:
-                outbox.extend(_outbox_rows(list(notices), view, f"audit:{audit_id}", entry.at, ag))
-        for d, kind, when, today in s.sweep_notices:
-            facts = DeadlineFacts(
-                d["id"], d["case_id"], d["rule"], d["norm"], d["process"], d["due"],
-                d["responsible_party"],
-            )  # fmt: skip
-            event = (plan_escalation if kind == "escalation" else plan_reminder)(ag, facts, today)
-            if event is not None:
-                key = f"deadline:{d['id']}:{kind}"
-                outbox.extend(_outbox_rows([event], view, key, when, ag))
-    for start in range(0, len(outbox), 20_000):
-        session.execute(OutboxRow.__table__.insert(), outbox[start : start + 20_000])  # type: ignore[attr-defined]
+    _insert_case_rows(session, sims)
+    entries = [entry for s in sims for entry, _ in s.entries]
+    ids = audit.append_many(session, entries, recorded_at=datetime.now(UTC))
+    audit_ids = iter(ids)
+    outbox = [row for s in sims for row in _case_outbox(s, audit_ids, ag)]
+    for start in range(0, len(outbox), OUTBOX_BATCH):
+        _insert(session, OutboxRow, outbox[start : start + OUTBOX_BATCH])
     return len(ids), len(outbox)
+
+
+# --------------------------------------------------------------------------------------------------
+# Seeding
+
+
+@dataclass
+class _Tally:
+    ids: list[str] = field(default_factory=list)
+    totals: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_town: Counter[str] = field(default_factory=Counter)
+
+    def add(self, ids: list[str], sims: list[_Sim], n_audit: int, n_outbox: int) -> None:
+        self.ids.extend(ids)
+        self.totals.update(audit_entries=n_audit, outbox=n_outbox)
+        for s in sims:
+            self.by_status[s.case["status"]] += 1
+            self.by_town[s.case["municipality"]] += 1
+            self.totals["deadlines"] += len(s.deadlines)
+            self.totals["open_deadlines"] += sum(d["status"] == "open" for d in s.deadlines)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "cases": len(self.ids),
+            "first_id": self.ids[0] if self.ids else None,
+            "last_id": self.ids[-1] if self.ids else None,
+            "deadlines": self.totals["deadlines"],
+            "open_deadlines": self.totals["open_deadlines"],
+            "audit_entries": self.totals["audit_entries"],
+            "outbox": self.totals["outbox"],
+            "by_status": dict(sorted(self.by_status.items())),
+            "by_town": dict(sorted(self.by_town.items())),
+        }
+
+
+def _allocate(engine: Engine, chunk: Sequence[CasePlan]) -> list[str]:
+    """Case ids for the chunk's plans (sorted by time): ``allocate_case_ids`` hands them out per
+    year of receipt in ascending order."""
+    years = Counter(p.opened_at.astimezone(BERLIN).year for p in chunk)
+    with write_session(engine) as session:
+        return [
+            cid for year in sorted(years) for cid in allocate_case_ids(session, year, years[year])
+        ]
+
+
+def seed_plans(
+    engine: Engine,
+    case_plans: Sequence[CasePlan],
+    *,
+    now: datetime,
+    agreement: Agreement,
+    rng: random.Random,
+) -> dict[str, Any]:
+    """Replay and write ``case_plans`` (sorted by ``opened_at``) as of ``now``, :data:`CHUNK`
+    cases per transaction; ``rng`` picks each case's case manager. Returns the counts of
+    :func:`seed` without ``profile``, ``by_scenario`` and ``seconds``."""
+    tally = _Tally()
+    for start in range(0, len(case_plans), CHUNK):
+        chunk = case_plans[start : start + CHUNK]
+        chunk_ids = _allocate(engine, chunk)
+        sims = [
+            simulate(p, cid, now, agreement, rng) for p, cid in zip(chunk, chunk_ids, strict=True)
+        ]
+        with write_session(engine) as session:
+            n_audit, n_outbox = _write(session, sims, agreement)
+        tally.add(chunk_ids, sims, n_audit, n_outbox)
+    return tally.report()
+
+
+def _check(now: datetime, cases: int, profile: str) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("seed: now must be timezone-aware")
+    if cases < 0:
+        raise ValueError("seed: cases must be >= 0")
+    if profile not in PROFILES:
+        known = ", ".join(sorted(PROFILES))
+        raise InputError(f"Unbekanntes Profil {profile!r} (--profile); möglich: {known}.")
 
 
 def seed(
@@ -329,52 +406,16 @@ def seed(
     ``first_id``, ``last_id``, ``deadlines``, ``open_deadlines``, ``audit_entries``, ``outbox``,
     ``by_status``, ``by_town``, ``by_scenario``, ``seconds``.
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("seed: now must be timezone-aware")
-    if cases < 0:
-        raise ValueError("seed: cases must be >= 0")
-    if profile not in PROFILES:
-        known = ", ".join(sorted(PROFILES))
-        raise InputError(f"Unbekanntes Profil {profile!r} (--profile); möglich: {known}.")
+    _check(now, cases, profile)
     started = clock.perf_counter()
     agreement = load_agreement()
     rng = random.Random(rng_seed)
     all_plans = plans(cases, now, rng, agreement, PROFILES[profile])
-    totals: Counter[str] = Counter()
-    by_status: Counter[str] = Counter()
-    by_town: Counter[str] = Counter()
-    ids: list[str] = []
-    for start in range(0, len(all_plans), CHUNK):
-        chunk = all_plans[start : start + CHUNK]
-        with write_session(engine) as session:
-            chunk_ids: list[str] = []
-            for year in sorted({p.opened_at.astimezone(BERLIN).year for p in chunk}):
-                n = sum(1 for p in chunk if p.opened_at.astimezone(BERLIN).year == year)
-                chunk_ids.extend(allocate_case_ids(session, year, n))
-        # allocate_case_ids hands out per year in ascending order; plans are sorted by time.
-        sims = [
-            simulate(p, cid, now, agreement, rng) for p, cid in zip(chunk, chunk_ids, strict=True)
-        ]
-        with write_session(engine) as session:
-            n_audit, n_outbox = _write(session, sims, agreement)
-        ids.extend(chunk_ids)
-        totals.update(audit_entries=n_audit, outbox=n_outbox)
-        for s in sims:
-            by_status[s.case["status"]] += 1
-            by_town[s.case["municipality"]] += 1
-            totals["deadlines"] += len(s.deadlines)
-            totals["open_deadlines"] += sum(d["status"] == "open" for d in s.deadlines)
+    counts = seed_plans(engine, all_plans, now=now, agreement=agreement, rng=rng)
     return {
-        "cases": len(ids),
+        "cases": counts.pop("cases"),
         "profile": profile,
-        "first_id": ids[0] if ids else None,
-        "last_id": ids[-1] if ids else None,
-        "deadlines": totals["deadlines"],
-        "open_deadlines": totals["open_deadlines"],
-        "audit_entries": totals["audit_entries"],
-        "outbox": totals["outbox"],
-        "by_status": dict(sorted(by_status.items())),
-        "by_town": dict(sorted(by_town.items())),
+        **counts,
         "by_scenario": dict(sorted(Counter(p.scenario for p in all_plans).items())),
         "seconds": round(clock.perf_counter() - started, 2),
     }

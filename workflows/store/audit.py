@@ -23,31 +23,32 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from enum import Enum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session, col
 
+from workflows.store.json_values import json_value, plain_params, utc_iso
 from workflows.store.models import AuditHeadRow, AuditRow
+from workflows.store.rows import NewEntry
+
+__all__ = [
+    "CHAIN",
+    "GENESIS",
+    "NewEntry",
+    "VerifyResult",
+    "append",
+    "append_many",
+    "canonical",
+    "entry_hash",
+    "plain_params",
+    "record_hash",
+    "verify",
+]
 
 GENESIS = "0" * 64
 CHAIN = "global"
-
-
-@dataclass(frozen=True)
-class NewEntry:
-    """What a caller appends; ``id``, ``recorded_at`` and the hashes are added by the chain."""
-
-    case_id: str | None
-    trigger: str
-    process: str
-    from_state: str | None
-    to_state: str
-    at: datetime
-    by: str
-    params: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -66,35 +67,10 @@ class VerifyResult:
         }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("audit timestamps must be timezone-aware")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters as JSON values (what the row stores and the hash covers)."""
-    return {str(k): _plain(v) for k, v in params.items()}
-
-
 def canonical(fields: Mapping[str, Any]) -> bytes:
     """The canonical encoding the hash is taken over."""
     return json.dumps(
-        _plain(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        json_value(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     ).encode("utf-8")
 
 
@@ -119,8 +95,8 @@ def _fields(
         "process": process,
         "from_state": from_state,
         "to_state": to_state,
-        "at": _iso(at),
-        "recorded_at": _iso(recorded_at),
+        "at": utc_iso(at),
+        "recorded_at": utc_iso(recorded_at),
         "by": by,
         "params": plain_params(params),
         "prev_hash": prev_hash,

@@ -16,22 +16,19 @@ the write transaction holds the database lock from BEGIN IMMEDIATE.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text, update
+from sqlalchemy import ColumnElement, select, text, update
 from sqlmodel import Session, col
 
+from notifications.policy import AgreementLike, CaseView
+from states.calendar import BERLIN
 from states.decision import (
-    AuditEntry,
     CaseFacts,
     CaseSnapshot,
-    DeadlineClosure,
-    DeadlineSpec,
-    DeadlineStatus,
     Decision,
     OpenDeadline,
     Process,
@@ -46,26 +43,17 @@ from workflows.store.models import (
     DeadlineRow,
     ProcessRow,
 )
-
-BERLIN = ZoneInfo("Europe/Berlin")
-CASE_ID_RE = re.compile(r"^C-(\d{4})-(\d{6})$")
-CONFLICT_MESSAGE = (
-    "Der Fall {case_id} wurde gleichzeitig geändert (erwartet Version {expected}); "
-    "nichts wurde gespeichert, bitte erneut versuchen."
+from workflows.store.rows import (
+    CONFLICT_MESSAGE,
+    OUTSTANDING,
+    Condition,
+    CurrentRows,
+    DeadlineClosing,
+    RowChanges,
+    decision_rows,
 )
 
-#: Decision.facts_update keys the store knows, and the case column each one sets.
-FACT_COLUMNS: Mapping[str, str] = {
-    "received_on": "received_on",
-    "carrier": "carrier",
-    "municipality": "municipality",
-    "parties": "parties",
-    "is_minor": "is_minor",
-    "decided_on": "decided_on",
-    "data_transfer_objection": "data_transfer_objection",
-    "objection_notice_given_on": "objection_notice_given_on",
-}
-_DATE_FACTS = {"received_on", "decided_on", "objection_notice_given_on"}
+CASE_ID_RE = re.compile(r"^C-(\d{4})-(\d{6})$")
 
 
 @dataclass(frozen=True)
@@ -124,30 +112,86 @@ def _latest_instances(session: Session, case_id: str) -> dict[str, ProcessRow]:
     return latest
 
 
+def where(conditions: Iterable[Condition], model: Any = DeadlineRow) -> list[ColumnElement[bool]]:
+    """The SQL of conditions stated in :mod:`workflows.store.rows`, on the columns of ``model``."""
+    clauses: list[ColumnElement[bool]] = []
+    for c in conditions:
+        column = col(getattr(model, c.column))
+        if c.op == "is null":
+            clauses.append(column.is_(None))
+        elif c.op == "in":
+            clauses.append(column.in_(c.value))
+        elif c.op == "=":
+            clauses.append(column == c.value)
+        elif c.op == "<":
+            clauses.append(column < c.value)
+        else:
+            clauses.append(column <= c.value)
+    return clauses
+
+
 def _outstanding_deadlines(session: Session, case_id: str) -> list[DeadlineRow]:
     """Open deadlines, and missed ones whose step is still outstanding (``closed_at`` NULL)."""
     return list(
         session.scalars(
             select(DeadlineRow)
-            .where(
-                col(DeadlineRow.case_id) == case_id,
-                col(DeadlineRow.status).in_(["open", "missed"]),
-                col(DeadlineRow.closed_at).is_(None),
-            )
+            .where(col(DeadlineRow.case_id) == case_id, *where(OUTSTANDING))
             .order_by(col(DeadlineRow.id))
         ).all()
     )
 
 
+def _view(
+    case_id: str,
+    carrier: str,
+    municipality: str,
+    parties: Sequence[str] | None,
+    is_minor: bool | None,
+    has_contact_email: bool,
+) -> CaseView:
+    return CaseView(
+        case_id=case_id,
+        carrier=str(carrier),
+        municipality=str(municipality),
+        parties=tuple(parties or ()),
+        is_minor=bool(is_minor),
+        has_contact_email=bool(has_contact_email),
+    )
+
+
+def case_views(session: Session, case_ids: Iterable[str]) -> dict[str, CaseView]:
+    """The notification view of the given cases: only the columns notices need (id, carrier,
+    municipality, parties, is_minor, whether there is a contact e-mail), no health data."""
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(
+            col(CaseRow.id),
+            col(CaseRow.carrier),
+            col(CaseRow.municipality),
+            col(CaseRow.parties),
+            col(CaseRow.is_minor),
+            col(CaseRow.contact_email).is_not(None),
+        ).where(col(CaseRow.id).in_(wanted))
+    )
+    return {row[0]: _view(*row) for row in rows}
+
+
 def case_facts(case: CaseRow) -> CaseFacts:
+    """What the rules know of a case: its notification view and the day of receipt."""
+    view = _view(
+        case.id, case.carrier, case.municipality, case.parties, case.is_minor,
+        bool(case.contact_email),
+    )  # fmt: skip
     return CaseFacts(
-        case_id=case.id,
+        case_id=view.case_id,
         received_on=case.received_on,
-        carrier=case.carrier,
-        municipality=case.municipality,
-        parties=tuple(case.parties or ()),
-        is_minor=bool(case.is_minor),
-        has_contact_email=bool(case.contact_email),
+        carrier=view.carrier,
+        municipality=view.municipality,
+        parties=view.parties,
+        is_minor=view.is_minor,
+        has_contact_email=view.has_contact_email,
     )
 
 
@@ -190,110 +234,28 @@ def _bump_version(session: Session, case_id: str, expected: int, now: datetime) 
         raise ConflictError(CONFLICT_MESSAGE.format(case_id=case_id, expected=expected))
 
 
-def _apply_updates(session: Session, case: CaseRow, decision: Decision, now: datetime) -> None:
-    latest = _latest_instances(session, case.id)
-    for upd in decision.updates:
-        name = str(upd.process)
-        current = latest.get(name)
-        if upd.new_instance or current is None:
-            number = current.instance_no + 1 if current is not None else 1
-            row = ProcessRow(
-                case_id=case.id,
-                process=name,
-                instance_no=number,
-                state=str(upd.to_state),
-                data=audit.plain_params(upd.data),
-                opened_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            latest[name] = row
-        else:
-            if upd.from_state is not None and current.state != upd.from_state:
-                raise ConflictError(CONFLICT_MESSAGE.format(case_id=case.id, expected=case.version))
-            current.state = str(upd.to_state)
-            current.data = audit.plain_params(upd.data)
-            current.updated_at = now
-        if upd.process == Process.CASE:
-            case.status = str(upd.to_state)
-
-
-def _close_deadlines(
-    session: Session, case_id: str, closures: Sequence[DeadlineClosure], at: datetime
+def _write_instances(
+    session: Session, latest: Mapping[str, ProcessRow], changes: RowChanges
 ) -> None:
-    for closure in closures:
-        status = DeadlineStatus(closure.status)
-        reason = closure.reason or None
+    for values in changes.new_instances:
+        session.add(ProcessRow(**values))
+    for change in changes.instance_changes:
+        row = latest[change.process]
+        assert row.instance_no == change.instance_no  # decision_rows only changes the latest
+        for column, value in change.values.items():
+            setattr(row, column, value)
+
+
+def _close(session: Session, case_id: str, closing: DeadlineClosing) -> None:
+    """The closing's two set-based UPDATEs (open rows first, then missed ones), each on
+    ``ix_deadlines_case``; under READ COMMITTED a row the sweep marks missed meanwhile is
+    re-checked and taken by the second one."""
+    for conditions, values in closing.targets():
         session.execute(
             update(DeadlineRow)
-            .where(
-                col(DeadlineRow.case_id) == case_id,
-                col(DeadlineRow.rule) == closure.rule,
-                col(DeadlineRow.status) == DeadlineStatus.OPEN.value,
-            )
-            .values(status=status.value, closed_at=at, closed_reason=reason)
+            .where(col(DeadlineRow.case_id) == case_id, *where(conditions))
+            .values(**values)
         )
-        # A missed deadline stays missed (a legal fact); closing records that the step is done.
-        session.execute(
-            update(DeadlineRow)
-            .where(
-                col(DeadlineRow.case_id) == case_id,
-                col(DeadlineRow.rule) == closure.rule,
-                col(DeadlineRow.status) == DeadlineStatus.MISSED.value,
-                col(DeadlineRow.closed_at).is_(None),
-            )
-            .values(closed_at=at, closed_reason=reason or status.value)
-        )
-
-
-def _open_deadlines(
-    session: Session, case_id: str, specs: Sequence[DeadlineSpec], at: datetime, now: datetime
-) -> None:
-    for spec in specs:
-        # One outstanding deadline per rule and case: a new one supersedes (re-anchoring).
-        _close_deadlines(
-            session,
-            case_id,
-            [DeadlineClosure(spec.rule, DeadlineStatus.CANCELLED, "neu berechnet")],
-            at,
-        )
-        session.add(
-            DeadlineRow(
-                case_id=case_id,
-                rule=spec.rule,
-                norm=spec.norm,
-                process=str(spec.process),
-                anchor_event=spec.anchor_event,
-                anchor_date=spec.anchor_date,
-                nominal_end=spec.nominal_end,
-                due=spec.due,
-                remind_on=spec.remind_on,
-                status=DeadlineStatus.OPEN.value,
-                responsible_party=spec.responsible_party,
-                created_at=now,
-            )
-        )
-
-
-def _apply_facts(case: CaseRow, facts: Mapping[str, Any]) -> None:
-    for key, value in facts.items():
-        column = FACT_COLUMNS.get(key)
-        if column is None:
-            raise ValueError(
-                f"store: unknown fact {key!r} in a decision (known: {sorted(FACT_COLUMNS)})"
-            )
-        if key in _DATE_FACTS and isinstance(value, str):
-            value = date.fromisoformat(value)
-        if key == "parties":
-            value = list(value)
-        setattr(case, column, value)
-
-
-def _audit_entry(decision: Decision, at: datetime, by: str) -> AuditEntry:
-    if decision.audit is not None:
-        return decision.audit
-    first = decision.updates[0]
-    return AuditEntry(decision.trigger, first.process, first.from_state, first.to_state, at, by)
 
 
 def apply_decision(
@@ -303,52 +265,37 @@ def apply_decision(
     *,
     at: datetime,
     by: str,
-    agreement: Any = None,
+    agreement: AgreementLike | None = None,
     now: datetime | None = None,
 ) -> int:
     """Write everything ``decision`` changes for ``case`` (already locked/version-checked or new);
-    returns the audit entry's id. Order: process states, facts, deadlines closed then opened,
-    consent, audit entry, outbox rows (source key ``audit:<id>``)."""
+    returns the audit entry's id. What is written is :func:`workflows.store.rows.decision_rows`,
+    in its order; the outbox rows get the source key ``audit:<id>``."""
     from workflows.store.outbox import enqueue
 
     now = now or datetime.now(UTC)
-    _apply_updates(session, case, decision, now)
-    _apply_facts(case, decision.facts_update)
-    case.updated_at = now
-    _close_deadlines(session, case.id, decision.deadlines_close, at)
-    _open_deadlines(session, case.id, decision.deadlines_open, at, now)
-    if decision.consent is not None:
-        session.add(
-            ConsentRow(
-                case_id=case.id,
-                scope=decision.consent.scope,
-                status=str(decision.consent.status),
-                norm=decision.consent.norm,
-                at=at,
-                recorded_by=by,
-            )
-        )
-    entry = _audit_entry(decision, at, by)
-    session.flush()
-    audit_id = audit.append(
-        session,
-        audit.NewEntry(
-            case_id=case.id,
-            trigger=entry.trigger,
-            process=str(entry.process),
-            from_state=entry.from_state,
-            to_state=entry.to_state,
-            at=entry.at,
-            by=entry.by,
-            params=entry.params,
-        ),
-        recorded_at=now,
+    latest = _latest_instances(session, case.id)
+    current = {name: {"instance_no": r.instance_no, "state": r.state} for name, r in latest.items()}
+    changes = decision_rows(
+        case.id, CurrentRows(case.version, current), decision, at=at, by=by, now=now
     )
-    if decision.notifications:
+    _write_instances(session, latest, changes)
+    for column, value in changes.case.items():
+        setattr(case, column, value)
+    for closing in changes.closings:
+        _close(session, case.id, closing)
+    for new in changes.new_deadlines:
+        _close(session, case.id, new.supersedes)
+        session.add(DeadlineRow(**new.values))
+    if changes.consent is not None:
+        session.add(ConsentRow(**changes.consent))
+    session.flush()
+    audit_id = audit.append(session, changes.audit, recorded_at=now)
+    if changes.notices:
         enqueue(
             session,
             case=case,
-            events=decision.notifications,
+            events=changes.notices,
             source_key=f"audit:{audit_id}",
             at=at,
             agreement=agreement,
@@ -365,7 +312,7 @@ def persist_decision(
     *,
     at: datetime,
     by: str,
-    agreement: Any = None,
+    agreement: AgreementLike | None = None,
 ) -> int:
     """Persist ``decision`` for a case loaded at ``expected_version``; returns the audit id.
 

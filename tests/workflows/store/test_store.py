@@ -16,6 +16,7 @@ from workflows import service, settings
 from workflows.store import cases
 from workflows.store.db import dispose_engines, get_engine, migrate, read_session, write_session
 from workflows.store.models import AuditRow, CaseRow, DeadlineRow
+from workflows.sweep import run_sweep
 
 BERLIN = ZoneInfo("Europe/Berlin")
 BY = "fallmanagerin.a"
@@ -243,7 +244,7 @@ def test_a_missed_deadline_stays_missed_when_the_step_is_finally_done(engine):
     case_id = open_adult(engine)
     service.fire(engine, case_id, "accept_jurisdiction", {}, at=noon("2026-03-04"), by=BY)
     service.fire(engine, case_id, "request_statement", {}, at=noon("2026-03-05"), by=BY)
-    service.run_sweep(engine, noon("2026-03-25"))  # statement due Thu 19.03.2026 → missed
+    run_sweep(engine, noon("2026-03-25"))  # statement due Thu 19.03.2026 → missed
     tasks = service.tasks(engine, party="spdi", now=noon("2026-03-25"))
     assert [(t["rule"], t["overdue"]) for t in tasks] == [("statement", True)]
     service.fire(engine, case_id, "deliver_statement", {}, at=noon("2026-03-26"), by=BY)

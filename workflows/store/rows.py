@@ -1,0 +1,509 @@
+"""The one rule for writing a step, as plain values: which rows a decision or a sweep changes.
+
+Pure: no database, no session, not even SQLAlchemy (a test checks it). Two users follow it:
+``workflows.store.cases.apply_decision`` and ``workflows.sweep`` execute the changes with SQL,
+``workflows.seeding.seed`` applies them to its in-memory rows and batch-inserts those.
+
+- :func:`decision_rows` turns one :class:`~states.decision.Decision` into :class:`RowChanges`:
+  process instances inserted or changed, case columns, deadline closings, new deadlines (each
+  superseding the rule's outstanding one, "neu berechnet"), the consent row, the audit entry and
+  the notices.
+- Which deadline rows a statement touches is stated once, as :class:`Condition` tuples that read
+  like a WHERE clause: the store turns them into SQL (``workflows.store.cases.where``), the seed
+  and the tests evaluate them here (:func:`matches`), with SQL's NULL semantics.
+- The sweep's rule: a deadline is due for its reminder (:func:`reminder_due`) or past due
+  (:func:`past_due`); the columns a reminder or an escalation sets; the ``miss_deadline`` audit
+  entry (:func:`miss_entry`); the notices (:func:`plan_reminder`, :func:`plan_escalation`); and
+  :func:`swept_until`, what a sweep running every minute did up to a moment (for the seed).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta
+from functools import cache, lru_cache
+from typing import Any, Literal
+
+from states.agreement import Agreement
+from states.calendar import BERLIN
+from states.deadlines import berlin_date
+from states.decision import (
+    DeadlineClosure,
+    DeadlineSpec,
+    DeadlineStatus,
+    Decision,
+    NotificationEvent,
+    Process,
+    ProcessUpdate,
+)
+from states.errors import ConflictError
+from workflows.store.json_values import plain_params
+
+#: One row's column values.
+Values = dict[str, Any]
+
+CONFLICT_MESSAGE = (
+    "Der Fall {case_id} wurde gleichzeitig geändert (erwartet Version {expected}); "
+    "nichts wurde gespeichert, bitte erneut versuchen."
+)
+#: Decision.facts_update keys the store knows, and the case column each one sets.
+FACT_COLUMNS: Mapping[str, str] = {
+    "received_on": "received_on",
+    "carrier": "carrier",
+    "municipality": "municipality",
+    "parties": "parties",
+    "is_minor": "is_minor",
+    "decided_on": "decided_on",
+    "data_transfer_objection": "data_transfer_objection",
+    "objection_notice_given_on": "objection_notice_given_on",
+}
+DATE_FACTS = frozenset({"received_on", "decided_on", "objection_notice_given_on"})
+SUPERSEDED = "neu berechnet"
+SWEEP_ACTOR = "system:sweep"
+MISS_TRIGGER = "miss_deadline"
+OPEN = DeadlineStatus.OPEN.value
+MISSED = DeadlineStatus.MISSED.value
+
+
+# --------------------------------------------------------------------------------------------------
+# Conditions on rows, read the way SQL reads them
+
+Op = Literal["=", "<", "<=", "in", "is null"]
+_COMPARE: Mapping[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "<": operator.lt,
+    "<=": operator.le,
+    "in": lambda value, options: value in options,
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``column op value``, one term of a WHERE clause. NULL satisfies no comparison, as in SQL."""
+
+    column: str
+    op: Op
+    value: Any = None
+
+    def holds(self, row: Mapping[str, Any]) -> bool:
+        value = row[self.column]
+        if self.op == "is null":
+            return value is None
+        return value is not None and _COMPARE[self.op](value, self.value)
+
+
+def matches(row: Mapping[str, Any], conditions: Sequence[Condition]) -> bool:
+    """Whether ``row`` satisfies every condition (their AND)."""
+    for condition in conditions:  # noqa: SIM110 - a plain loop is faster than all(); hot in the seed
+        if not condition.holds(row):
+            return False
+    return True
+
+
+#: Deadlines whose step is outstanding: open, or missed and not yet done (``closed_at`` NULL).
+OUTSTANDING: tuple[Condition, ...] = (
+    Condition("status", "in", (OPEN, MISSED)),
+    Condition("closed_at", "is null"),
+)
+#: Missed deadlines whose step is still outstanding (what is overdue now).
+MISSED_OUTSTANDING: tuple[Condition, ...] = (
+    Condition("status", "=", MISSED),
+    Condition("closed_at", "is null"),
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# A decision as row changes
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An audit entry to append; ``id``, ``recorded_at`` and the hashes are added by the chain
+    (``workflows.store.audit``)."""
+
+    case_id: str | None
+    trigger: str
+    process: str
+    from_state: str | None
+    to_state: str
+    at: datetime
+    by: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CurrentRows:
+    """What :func:`decision_rows` reads of a case: its version and, per process name, the latest
+    instance's values (at least ``instance_no`` and ``state``)."""
+
+    version: int
+    processes: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class InstanceChange:
+    """New column values of an existing process instance, named by process and instance_no."""
+
+    process: str
+    instance_no: int
+    values: Values
+
+
+@dataclass(frozen=True)
+class DeadlineClosing:
+    """Close a rule's outstanding deadline of a case: an open one gets ``status`` (and
+    ``closed_at``); a missed one stays missed, a legal fact, and only records that its step is
+    done. The SQL and the in-memory seed both use :meth:`targets`."""
+
+    rule: str
+    status: DeadlineStatus
+    reason: str
+    at: datetime
+
+    def targets(self) -> tuple[tuple[tuple[Condition, ...], Values], ...]:
+        """(which rows, the values they get), in the order they must be applied."""
+        open_rows, missed_rows = _rule_rows(self.rule)
+        return (
+            (
+                open_rows,
+                {
+                    "status": self.status.value,
+                    "closed_at": self.at,
+                    "closed_reason": self.reason or None,
+                },
+            ),
+            (
+                missed_rows,
+                {"closed_at": self.at, "closed_reason": self.reason or self.status.value},
+            ),
+        )
+
+
+@cache  # the conditions are values; building them is the costly part in the seed
+def _rule_rows(rule: str) -> tuple[tuple[Condition, ...], tuple[Condition, ...]]:
+    """A rule's open deadlines, and its missed ones whose step is not done."""
+    return (
+        (Condition("rule", "=", rule), Condition("status", "=", OPEN)),
+        (
+            Condition("rule", "=", rule),
+            Condition("status", "=", MISSED),
+            Condition("closed_at", "is null"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class NewDeadline:
+    """A deadline row to insert, after ``supersedes`` (one outstanding deadline per rule and case:
+    a new one replaces it, e.g. when a statement re-anchors the decision period)."""
+
+    supersedes: DeadlineClosing
+    values: Values
+
+
+@dataclass(frozen=True)
+class RowChanges:
+    """Everything one decision writes, in the order it is written: process instances, case
+    columns, deadline closings, new deadlines, consent, audit entry, notices (their source key is
+    ``audit:<id of the entry>``)."""
+
+    new_instances: tuple[Values, ...]
+    instance_changes: tuple[InstanceChange, ...]
+    case: Values
+    closings: tuple[DeadlineClosing, ...]
+    new_deadlines: tuple[NewDeadline, ...]
+    consent: Values | None
+    audit: NewEntry
+    notices: tuple[NotificationEvent, ...]
+
+
+@dataclass
+class _Instances:
+    """The latest instance per process while a decision's updates are applied in order."""
+
+    case_id: str
+    current: CurrentRows
+    now: datetime
+    latest: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    started: dict[str, Values] = field(default_factory=dict)  # by this decision, still inserts
+    new: list[Values] = field(default_factory=list)
+    changed: dict[str, InstanceChange] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.latest = dict(self.current.processes)
+
+    def apply(self, upd: ProcessUpdate) -> None:
+        name, current = str(upd.process), self.latest.get(str(upd.process))
+        if upd.new_instance or current is None:
+            self._start(name, upd, current["instance_no"] + 1 if current is not None else 1)
+            return
+        if upd.from_state is not None and current["state"] != upd.from_state:
+            raise ConflictError(
+                CONFLICT_MESSAGE.format(case_id=self.case_id, expected=self.current.version)
+            )
+        values = {
+            "state": str(upd.to_state),
+            "data": plain_params(upd.data),
+            "updated_at": self.now,
+        }
+        if name in self.started:
+            self.started[name].update(values)
+            return
+        self.latest[name] = {**current, **values}
+        self.changed[name] = InstanceChange(name, current["instance_no"], values)
+
+    def _start(self, name: str, upd: ProcessUpdate, number: int) -> None:
+        row = {"case_id": self.case_id, "process": name, "instance_no": number}
+        row.update(state=str(upd.to_state), data=plain_params(upd.data))
+        row.update(opened_at=self.now, updated_at=self.now)
+        self.new.append(row)
+        self.latest[name] = self.started[name] = row
+
+
+def fact_columns(facts_update: Mapping[str, Any]) -> Values:
+    """The case columns a decision's ``facts_update`` sets (ISO dates parsed, parties a list)."""
+    columns: Values = {}
+    for key, value in facts_update.items():
+        column = FACT_COLUMNS.get(key)
+        if column is None:
+            raise ValueError(
+                f"store: unknown fact {key!r} in a decision (known: {sorted(FACT_COLUMNS)})"
+            )
+        if key in DATE_FACTS and isinstance(value, str):
+            value = date.fromisoformat(value)
+        columns[column] = list(value) if key == "parties" else value
+    return columns
+
+
+_SPEC_COLUMNS = tuple(f.name for f in fields(DeadlineSpec) if f.name != "skipped")
+
+
+def _new_deadline(case_id: str, spec: DeadlineSpec, at: datetime, now: datetime) -> NewDeadline:
+    values = {name: getattr(spec, name) for name in _SPEC_COLUMNS}
+    values.update(case_id=case_id, process=str(spec.process), status=OPEN)
+    values.update(reminder_sent_at=None, escalated_at=None, closed_at=None, closed_reason=None)
+    values["created_at"] = now
+    supersedes = DeadlineClosing(spec.rule, DeadlineStatus.CANCELLED, SUPERSEDED, at)
+    return NewDeadline(supersedes, values)
+
+
+def _closing(closure: DeadlineClosure, at: datetime) -> DeadlineClosing:
+    return DeadlineClosing(closure.rule, DeadlineStatus(closure.status), closure.reason, at)
+
+
+def _consent(case_id: str, decision: Decision, at: datetime, by: str) -> Values | None:
+    c = decision.consent
+    if c is None:
+        return None
+    return {
+        "case_id": case_id,
+        "scope": c.scope,
+        "status": str(c.status),
+        "norm": c.norm,
+        "at": at,
+        "recorded_by": by,
+    }
+
+
+def _audit(case_id: str, decision: Decision, at: datetime, by: str) -> NewEntry:
+    entry = decision.audit
+    if entry is None:  # the rules name it; a hand-made decision falls back to its first update
+        first = decision.updates[0]
+        return NewEntry(
+            case_id, decision.trigger, str(first.process), first.from_state, first.to_state,
+            at, by, {},
+        )  # fmt: skip
+    return NewEntry(
+        case_id, entry.trigger, str(entry.process), entry.from_state, entry.to_state,
+        entry.at, entry.by, entry.params,
+    )  # fmt: skip
+
+
+def decision_rows(
+    case_id: str,
+    current: CurrentRows,
+    decision: Decision,
+    *,
+    at: datetime,
+    by: str,
+    now: datetime,
+) -> RowChanges:
+    """The rows ``decision`` changes for a case, given its ``current`` process instances.
+
+    ``at`` is the step's effective time (consent, closings), ``now`` the time gpv writes it
+    (``opened_at``/``updated_at``/``created_at``; the seed writes history and passes ``at``).
+    Raises :class:`~states.errors.ConflictError` when an update expects another state than the
+    current one, :class:`ValueError` for a fact the store does not know.
+    """
+    instances = _Instances(case_id, current, now)
+    case: Values = {}
+    for upd in decision.updates:
+        instances.apply(upd)
+        if upd.process == Process.CASE:
+            case["status"] = str(upd.to_state)
+    case.update(fact_columns(decision.facts_update))
+    case["updated_at"] = now
+    return RowChanges(
+        new_instances=tuple(instances.new),
+        instance_changes=tuple(instances.changed.values()),
+        case=case,
+        closings=tuple(_closing(c, at) for c in decision.deadlines_close),
+        new_deadlines=tuple(_new_deadline(case_id, s, at, now) for s in decision.deadlines_open),
+        consent=_consent(case_id, decision, at, by),
+        audit=_audit(case_id, decision, at, by),
+        notices=tuple(decision.notifications),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# The sweep's rule
+
+
+@lru_cache(maxsize=4096)
+def reminder_due(today: date) -> tuple[Condition, ...]:
+    """Open, not yet reminded deadlines whose reminder day has come (ix_deadlines_reminder).
+    Deadlines also past due are escalated first in the same sweep, so they get no reminder."""
+    return (
+        Condition("status", "=", OPEN),
+        Condition("reminder_sent_at", "is null"),
+        Condition("remind_on", "<=", today),
+    )
+
+
+@lru_cache(maxsize=4096)
+def past_due(today: date) -> tuple[Condition, ...]:
+    """Open deadlines past their due day (ix_deadlines_due): ``states.deadlines.is_overdue``, a
+    period ends at 24:00 Berlin time of its due day."""
+    return (
+        Condition("status", "=", OPEN),
+        Condition("closed_at", "is null"),
+        Condition("due", "<", today),
+    )
+
+
+#: What the sweep's conditional UPDATEs re-check, so each deadline is won at most once.
+ESCALATION_CLAIM: tuple[Condition, ...] = (Condition("status", "=", OPEN),)
+REMINDER_CLAIM: tuple[Condition, ...] = (
+    Condition("status", "=", OPEN),
+    Condition("reminder_sent_at", "is null"),
+)
+
+
+def reminder_values(now: datetime) -> Values:
+    return {"reminder_sent_at": now}
+
+
+def escalation_values(now: datetime) -> Values:
+    return {"status": MISSED, "escalated_at": now}
+
+
+def start_of(day: date) -> datetime:
+    """00:00 Europe/Berlin of ``day``: the first sweep that sees the day as "today"."""
+    return datetime.combine(day, time(0, 0), BERLIN)
+
+
+@dataclass(frozen=True)
+class DeadlineFacts:
+    """The plain values of a deadline row the sweep decides on."""
+
+    id: int
+    case_id: str
+    rule: str
+    norm: str
+    process: str
+    due: date
+    responsible_party: str
+
+
+def miss_entry(
+    *, case_id: str, process: str, rule: str, norm: str, due: date, at: datetime
+) -> NewEntry:
+    """The audit entry of a deadline the sweep marks missed at ``at``."""
+    return NewEntry(
+        case_id=case_id,
+        trigger=MISS_TRIGGER,
+        process=process,
+        from_state=OPEN,
+        to_state=MISSED,
+        at=at,
+        by=SWEEP_ACTOR,
+        params={"rule": rule, "norm": norm, "due": due.isoformat()},
+    )
+
+
+def _context(agreement: Agreement, d: DeadlineFacts, today: date) -> dict[str, Any]:
+    rule = agreement.rules.get(d.rule)
+    return {
+        "rule": d.rule,
+        "norm": d.norm,
+        "due": d.due.isoformat(),
+        "title": rule.title if rule else d.rule,
+        "responsible_party": d.responsible_party,
+        "days_overdue": max((today - d.due).days, 0),
+    }
+
+
+def plan_escalation(agreement: Agreement, d: DeadlineFacts, today: date) -> NotificationEvent:
+    """The escalation notice of a missed deadline (the rule's ``overdue_event``)."""
+    rule = agreement.rules.get(d.rule)
+    event = rule.overdue_event if rule else "deadline_missed"
+    return NotificationEvent(event, Process(d.process), _context(agreement, d, today))
+
+
+def plan_reminder(agreement: Agreement, d: DeadlineFacts, today: date) -> NotificationEvent | None:
+    """The reminder notice (the rule's ``reminder_event``), or None for a rule without one."""
+    rule = agreement.rules.get(d.rule)
+    if rule is None or rule.reminder_event is None:
+        return None
+    return NotificationEvent(rule.reminder_event, Process(d.process), _context(agreement, d, today))
+
+
+@dataclass(frozen=True)
+class SweepStep:
+    """One deadline a sweep took at ``at`` (its Berlin date ``today``): its reminder or its
+    escalation, and the column values that sets."""
+
+    kind: Literal["reminder", "escalation"]
+    row: Values
+    at: datetime
+    today: date
+
+    @property
+    def values(self) -> Values:
+        return reminder_values(self.at) if self.kind == "reminder" else escalation_values(self.at)
+
+
+def _reminder_step(row: Values, until: datetime) -> SweepStep | None:
+    day = row["remind_on"]
+    if day is None or start_of(day) > until:
+        return None
+    # The first sweep of its reminder day finds it, unless it escalates it first (already overdue).
+    if not matches(row, reminder_due(day)) or matches(row, past_due(day)):
+        return None
+    return SweepStep("reminder", row, start_of(day), day)
+
+
+def _escalation_step(row: Values, overdue: Sequence[Condition]) -> SweepStep | None:
+    if not matches(row, overdue):
+        return None
+    day = row["due"] + timedelta(days=1)  # the first day is_overdue holds
+    return SweepStep("escalation", row, start_of(day), day)
+
+
+def swept_until(rows: Sequence[Values], until: datetime) -> tuple[list[SweepStep], list[SweepStep]]:
+    """What a sweep running every minute up to ``until`` did to these deadline rows, given as
+    they were after the last such replay: (reminders in row order, escalations in time order).
+    The rows are not changed; apply each step's :attr:`SweepStep.values`."""
+    reminders, escalations = [], []
+    overdue = past_due(berlin_date(until))
+    for row in rows:
+        if row["status"] != OPEN:  # fast path: the only rows either rule can take
+            continue
+        if (reminder := _reminder_step(row, until)) is not None:
+            reminders.append(reminder)
+        if (escalation := _escalation_step(row, overdue)) is not None:
+            escalations.append(escalation)
+    escalations.sort(key=lambda step: step.at)
+    return reminders, escalations
