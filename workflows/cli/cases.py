@@ -15,7 +15,7 @@ first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -34,9 +34,6 @@ from workflows.cli.options import (
     parse_when,
 )
 from workflows.cli.output import emit_json
-
-if TYPE_CHECKING:
-    pass
 
 EXIT_CHAIN_BROKEN = 1
 
@@ -224,16 +221,11 @@ def fire_command(
     Ist ein Prefect-Server konfiguriert (GPV_PREFECT_URL oder PREFECT_API_URL) und erreichbar,
     läuft der Schritt als Lauf der Deployment „fire-trigger“; sonst derselbe Code in diesem Prozess.
     """
-    from workflows.orchestration import submit as orchestration
+    from workflows.orchestration.submit import run_step
 
-    params = parse_settings(settings)
-    when = parse_when(at, "--at")
-    user = default_user(by)
-    api_url = orchestration.server_configured()
-    if api_url is not None:
-        case = orchestration.submit_fire(case_id, trigger, params, when, user, api_url=api_url)
-    else:
-        case = orchestration.fire_in_process(case_id, trigger, params, when, user, engine=engine())
+    case = run_step(
+        case_id, trigger, parse_settings(settings), parse_when(at, "--at"), default_user(by)
+    )
     if as_json:
         emit_json(case)
     else:

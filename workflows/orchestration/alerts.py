@@ -20,14 +20,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from notifications.message import InvalidAddressError, Mailbox, build_email, one_line
-from notifications.rendering import RenderedMessage, de_datetime, environment, subjects
+from notifications.message import (
+    InvalidAddressError,
+    Mailbox,
+    build_email,
+    message_id_domain,
+    one_line,
+)
+from notifications.rendering import RenderedMessage, de_datetime, render_template
 from notifications.transport import (
     DeliveryError,
     PermanentDeliveryError,
@@ -37,6 +42,8 @@ from notifications.transport import (
 from states.errors import GpvError
 from workflows.delivery import transports
 from workflows.delivery.config import Config, load_config
+from workflows.orchestration.deployments import SWEEP_FLOW
+from workflows.orchestration.server import dashboard_url
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +51,7 @@ TEMPLATE_ID = "engine_alert"
 SUPERVISOR_KIND = "supervisor"
 REASON_LIMIT = 300
 RUN_PREFIX = "prefect.flow-run."
-DEFAULT_RUN_NAME = "sweep-deadlines"
+DEFAULT_RUN_NAME = SWEEP_FLOW
 
 #: The Prefect event → (state name, what it means in German).
 EVENT_STATES: Mapping[str, tuple[str, str]] = {
@@ -79,25 +86,8 @@ def alert_digest(*, run_id: str, event: str, reason: str, now: datetime) -> str:
 def alert_message_id(digest: str, party: str, domain: str) -> str:
     """``<engine-alert-{hash}@gpv.{domain}>``, the hash over the alert's digest and the party:
     stable per alert and recipient, and short, so the header stays on one line."""
-    domain = one_line(domain).strip(".").lower() or "invalid"
-    if not re.fullmatch(r"[a-z0-9.-]+", domain):
-        raise InvalidAddressError(f"Ungültige Domain {domain!r} für die Message-ID.")
     per_party = hashlib.sha256(f"{digest}\n{party}".encode()).hexdigest()[:16]
-    return f"<engine-alert-{per_party}@gpv.{domain}>"
-
-
-def dashboard_url() -> str:
-    """The Prefect dashboard's address: ``PREFECT_UI_URL``, else the API URL a served run
-    inherits from ``gpv run`` (without ``/api``), else the configured server address."""
-    ui = os.environ.get("PREFECT_UI_URL", "").strip()
-    if ui:
-        return ui.rstrip("/")
-    api = os.environ.get("PREFECT_API_URL", "").strip().rstrip("/")
-    if api:
-        return api.removesuffix("/api")
-    from workflows.orchestration.server import server_config
-
-    return server_config().url
+    return f"<engine-alert-{per_party}@gpv.{message_id_domain(domain)}>"
 
 
 def _short(text: str, limit: int) -> str:
@@ -136,11 +126,89 @@ def alert_variables(
 
 def render_engine_alert(variables: Mapping[str, Any]) -> RenderedMessage:
     """Subject, text and HTML through the project's one Jinja2 environment."""
-    env = environment()
-    subject = one_line(env.from_string(subjects()[TEMPLATE_ID]).render(variables))
-    text = env.get_template(f"{TEMPLATE_ID}.txt.j2").render(variables)
-    html = env.get_template(f"{TEMPLATE_ID}.html.j2").render(variables)
-    return RenderedMessage(subject=subject, text=text, html=html)
+    return render_template(TEMPLATE_ID, variables)
+
+
+@dataclass
+class _Outcome:
+    """Which supervisors the alert reached, and why the others were not reached."""
+
+    sent: list[str] = field(default_factory=list)
+    permanent: list[str] = field(default_factory=list)
+    temporary: list[str] = field(default_factory=list)
+
+    def raise_if_incomplete(self) -> None:
+        """All reached: nothing. Otherwise one error naming every problem: temporary (a retry
+        may help) when any problem was temporary, else :class:`AlertNotSentError`."""
+        problems = self.temporary + self.permanent
+        if not problems:
+            return
+        summary = "; ".join(problems)
+        log.error("Alarm-E-Mail an die Aufsicht nicht (ganz) versandt: %s", summary)
+        reached = f" Erreicht: {', '.join(self.sent)}." if self.sent else " Niemand wurde erreicht."
+        text = f"Alarm-E-Mail an die Aufsicht nicht versandt: {summary}.{reached}"
+        if self.temporary:
+            raise TemporaryDeliveryError(text)
+        raise AlertNotSentError(text)
+
+
+@dataclass(frozen=True)
+class _Alert:
+    """One alert, ready to be addressed to each supervisor in turn."""
+
+    reason: str
+    run_name: str
+    run_id: str
+    event: str
+    now: datetime
+    dashboard: str
+    config: Config
+    agreement: Any
+
+    @property
+    def digest(self) -> str:
+        return alert_digest(run_id=self.run_id, event=self.event, reason=self.reason, now=self.now)
+
+    def send_to(self, party: str, transport: Transport, outcome: _Outcome) -> None:
+        """Send to one supervisor party at its configured address; the result goes to
+        ``outcome``, so a refused address does not keep the next supervisor uninformed."""
+        name = self.agreement.parties[party].name
+        address = self.config.address_of(party)
+        if address is None:
+            outcome.permanent.append(
+                f"{party}: keine E-Mail-Adresse; bitte in gpv.toml unter [parties.{party}] "
+                "email eintragen"
+            )
+            return
+        message_id = alert_message_id(self.digest, party, self.config.domain)
+        variables = alert_variables(
+            reason=self.reason,
+            run_name=self.run_name,
+            run_id=self.run_id,
+            event=self.event,
+            now=self.now,
+            dashboard=self.dashboard,
+            message_id=message_id,
+            recipient_name=name,
+        )
+        smtp = self.config.smtp
+        try:
+            message = build_email(
+                render_engine_alert(variables),
+                message_id=message_id,
+                sender=Mailbox(smtp.from_address, smtp.from_name),
+                to=Mailbox(address.email, address.name or name),
+                date=self.now,
+            )
+            transport.send(message)
+        except TemporaryDeliveryError as exc:
+            outcome.temporary.append(f"{party}: {exc}")
+        except (PermanentDeliveryError, InvalidAddressError) as exc:
+            outcome.permanent.append(f"{party}: {exc}")
+        except DeliveryError as exc:  # pragma: no cover - the two above are all there is
+            outcome.temporary.append(f"{party}: {exc}")
+        else:
+            outcome.sent.append(party)
 
 
 def send_engine_alert(
@@ -176,63 +244,24 @@ def send_engine_alert(
             "Die Kooperationsvereinbarung (states/agreement.toml) nennt keine Partei der Art "
             "'supervisor'; der Alarm hat keinen Empfänger."
         )
-    created = transport is None
-    if transport is None:
-        transport = transports.make_transport(config)
-    digest = alert_digest(run_id=run_id, event=event, reason=reason, now=now)
-    board = dashboard if dashboard is not None else dashboard_url()
-    sender = Mailbox(config.smtp.from_address, config.smtp.from_name)
-    sent: list[str] = []
-    permanent: list[str] = []
-    temporary: list[str] = []
+    alert = _Alert(
+        reason=reason,
+        run_name=run_name,
+        run_id=run_id,
+        event=event,
+        now=now,
+        dashboard=dashboard if dashboard is not None else dashboard_url(),
+        config=config,
+        agreement=agreement,
+    )
+    outcome = _Outcome()
+    own = transport is None
+    used = transports.make_transport(config) if transport is None else transport
     try:
         for party in parties:
-            name = agreement.parties[party].name
-            address = config.address_of(party)
-            if address is None:
-                permanent.append(
-                    f"{party}: keine E-Mail-Adresse; bitte in gpv.toml unter [parties.{party}] "
-                    "email eintragen"
-                )
-                continue
-            message_id = alert_message_id(digest, party, config.domain)
-            variables = alert_variables(
-                reason=reason,
-                run_name=run_name,
-                run_id=run_id,
-                event=event,
-                now=now,
-                dashboard=board,
-                message_id=message_id,
-                recipient_name=name,
-            )
-            try:
-                message = build_email(
-                    render_engine_alert(variables),
-                    message_id=message_id,
-                    sender=sender,
-                    to=Mailbox(address.email, address.name or name),
-                    date=now,
-                )
-                transport.send(message)
-            except TemporaryDeliveryError as exc:
-                temporary.append(f"{party}: {exc}")
-            except (PermanentDeliveryError, InvalidAddressError) as exc:
-                permanent.append(f"{party}: {exc}")
-            except DeliveryError as exc:  # pragma: no cover - the two above are all there is
-                temporary.append(f"{party}: {exc}")
-            else:
-                sent.append(party)
+            alert.send_to(party, used, outcome)
     finally:
-        if created:
-            transport.close()
-    problems = temporary + permanent
-    if problems:
-        summary = "; ".join(problems)
-        log.error("Alarm-E-Mail an die Aufsicht nicht (ganz) versandt: %s", summary)
-        reached = f" Erreicht: {', '.join(sent)}." if sent else " Niemand wurde erreicht."
-        text = f"Alarm-E-Mail an die Aufsicht nicht versandt: {summary}.{reached}"
-        if temporary:
-            raise TemporaryDeliveryError(text)
-        raise AlertNotSentError(text)
-    return sent
+        if own:
+            used.close()
+    outcome.raise_if_incomplete()
+    return outcome.sent

@@ -12,20 +12,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-BERLIN = ZoneInfo("Europe/Berlin")
+from states.calendar import BERLIN
+from states.processes.case import CaseState
+from workflows.orchestration.alerts import EVENT_STATES
+from workflows.orchestration.deployments import SWEEP_FLOW
+
 WINDOW_DAYS = 30
 #: The case's stages in process order (``states`` case process); unknown ones are appended.
-STAGE_ORDER = (
-    "received",
-    "assessment",
-    "determined",
-    "decided",
-    "closed",
-    "forwarded",
-    "withdrawn",
-)
+STAGE_ORDER = tuple(stage.value for stage in CaseState)
 
 
 def _town_names() -> dict[str, str]:
@@ -246,14 +241,10 @@ def timeline_markdown(case: Mapping[str, Any]) -> str:
 
 def alert_markdown(*, reason: str, run_name: str, run_id: str, event: str, at: datetime) -> str:
     """The supervisor's alert when the engine itself stumbles (a sweep run failed or is Late)."""
-    what = {
-        "prefect.flow-run.Failed": "ist fehlgeschlagen",
-        "prefect.flow-run.Crashed": "ist abgestürzt",
-        "prefect.flow-run.Late": "ist verspätet (nicht rechtzeitig gestartet)",
-    }.get(event, reason or "braucht Aufmerksamkeit")
+    what = EVENT_STATES[event][1] if event in EVENT_STATES else reason or "braucht Aufmerksamkeit"
     return (
         "# Alarm: die Fristenprüfung läuft nicht\n\n"
-        f"Der Lauf **{_md(run_name or 'sweep-deadlines')}** {what}.\n\n"
+        f"Der Lauf **{_md(run_name or SWEEP_FLOW)}** {what}.\n\n"
         f"- Lauf-ID: `{_md(run_id)}`\n- Ereignis: `{_md(event or reason)}`\n"
         f"- gemeldet: {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC\n\n"
         "Solange die Prüfung ruht, gehen keine Erinnerungen und Eskalationen hinaus. "

@@ -22,7 +22,7 @@ Command line (the variables above must be set; ``PREFECT_API_URL`` names the ser
     python -m workflows.orchestration.pool deploy  [--pool gpv-process] [--all]
     python -m workflows.orchestration.pool workers [--pool gpv-process] [--count 2] [--limit 4]
 
-Nothing here imports Prefect at module level (it costs about a second).
+Nothing here imports Prefect at module level (importing it is slow).
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ from typing import IO, Any, Self
 from uuid import UUID
 
 from states.errors import ConfigError, GpvError
+from workflows.orchestration._process import signal_group, tail
+from workflows.orchestration.deployments import (
+    ALERT_FLOW,
+    DEPLOYMENTS,
+    FIRE_FLOW,
+    FLOWS_FILE,
+    SWEEP_FLOW,
+)
 
 DEFAULT_POOL = "gpv-process"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -50,16 +58,6 @@ STOP_GRACE_S = 15.0
 #: How often a worker asks the pool for runs (Prefect's default is 10 s; it bounds the latency of
 #: a ``gpv fire`` through the pool).
 DEFAULT_QUERY_SECONDS = 2.0
-
-#: Deployment (= flow) name → entrypoint relative to the project root, and its schedule in seconds.
-#: The names and intervals are those of ``gpv run`` (workflows/orchestration/serve.py).
-FLOW_ENTRYPOINTS: Mapping[str, tuple[str, int | None]] = {
-    "fire-trigger": ("workflows/orchestration/flows.py:fire_trigger", None),
-    "sweep-deadlines": ("workflows/orchestration/flows.py:sweep_deadlines", 60),
-    "dispatch-notifications": ("workflows/orchestration/flows.py:dispatch_notifications", 60),
-    "supervisor-report": ("workflows/orchestration/flows.py:supervisor_report", 15 * 60),
-    "alert-supervisor": ("workflows/orchestration/flows.py:alert_supervisor", None),
-}
 
 _SUBMITTED = re.compile(r"Worker '(?P<worker>[^']+)' submitting flow run '(?P<run>[0-9a-f-]{36})'")
 
@@ -104,7 +102,7 @@ def ensure_process_pool(name: str = DEFAULT_POOL, *, concurrency_limit: int | No
 def deploy_to_pool(
     pool: str = DEFAULT_POOL,
     *,
-    names: Iterable[str] = ("fire-trigger",),
+    names: Iterable[str] = (FIRE_FLOW,),
     source: Path | str = PROJECT_ROOT,
     schedules: bool = True,
     python: str = sys.executable,
@@ -115,7 +113,7 @@ def deploy_to_pool(
     ``source`` is the project folder and ``python`` the interpreter (with gpv installed) as the
     *workers* see them: the same paths on every worker machine. Each run is started as
     ``<python> -m prefect.engine``; naming the command skips the process worker's default
-    "workspace supervisor" process, measured at about 3 times the CPU per run (docs/scale-out.md).
+    "workspace supervisor" process, which costs CPU on every run (figures: docs/scale-out.md).
     With ``schedules`` the sweep, dispatch and report deployments get ``gpv run``'s intervals.
     When both ``sweep-deadlines`` and ``alert-supervisor`` are deployed, the alert automation of
     ``gpv run`` is set up as well.
@@ -123,36 +121,34 @@ def deploy_to_pool(
     from prefect import flow as prefect_flow
 
     chosen = list(names)
-    unknown = [n for n in chosen if n not in FLOW_ENTRYPOINTS]
+    unknown = [n for n in chosen if n not in DEPLOYMENTS]
     if unknown:
         raise ConfigError(
             f"Unbekannte Bereitstellung(en) {', '.join(unknown)}; "
-            f"bekannt sind: {', '.join(FLOW_ENTRYPOINTS)}."
+            f"bekannt sind: {', '.join(DEPLOYMENTS)}."
         )
     root = Path(source)
-    if not (root / "workflows" / "orchestration" / "flows.py").is_file():
-        raise ConfigError(
-            f"{root}: hier liegt kein gpv-Projekt (workflows/orchestration/flows.py fehlt)."
-        )
+    if not (root / FLOWS_FILE).is_file():
+        raise ConfigError(f"{root}: hier liegt kein gpv-Projekt ({FLOWS_FILE} fehlt).")
     ensure_process_pool(pool)
     ids: dict[str, UUID] = {}
     for name in chosen:
-        entrypoint, interval = FLOW_ENTRYPOINTS[name]
+        entrypoint = DEPLOYMENTS[name].entrypoint
         # Called from sync code these return values, not coroutines (Prefect's sync/async dual).
         loaded: Any = prefect_flow.from_source(source=str(root), entrypoint=entrypoint)
         deployment: Any = loaded.to_deployment(
             name=name,
             work_pool_name=pool,
             job_variables={"command": f"{python} -m prefect.engine", **(job_variables or {})},
-            interval=interval if schedules else None,
+            interval=DEPLOYMENTS[name].interval_s if schedules else None,
             tags=["gpv", f"pool:{pool}"],
             description=f"gpv: {name} über den Work-Pool {pool}",
         )
         ids[name] = deployment.apply()
-    if "sweep-deadlines" in ids and "alert-supervisor" in ids:
+    if SWEEP_FLOW in ids and ALERT_FLOW in ids:
         from workflows.orchestration.serve import ensure_alert_automation
 
-        ensure_alert_automation(ids["sweep-deadlines"], ids["alert-supervisor"])
+        ensure_alert_automation(ids[SWEEP_FLOW], ids[ALERT_FLOW])
     return ids
 
 
@@ -279,7 +275,7 @@ class WorkerGroup:
                         raise ScaleOutError(
                             f"Der Worker {worker.name} hat sich beim Start beendet (Exit-Code "
                             f"{worker.process.returncode}). Protokoll: {worker.log_path}\n"
-                            f"{_tail(worker.log_path)}"
+                            f"{tail(worker.log_path)}"
                         )
                 online = {
                     w.name
@@ -298,20 +294,20 @@ class WorkerGroup:
         workers, self.workers = self.workers, []
         for worker in workers:
             if worker.alive():
-                _signal_group(worker.process.pid, signal.SIGINT)
+                signal_group(worker.process.pid, signal.SIGINT)
         deadline = time.monotonic() + grace
         for worker in workers:
             try:
                 worker.process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _signal_group(worker.process.pid, signal.SIGTERM)
+                signal_group(worker.process.pid, signal.SIGTERM)
                 try:
                     worker.process.wait(timeout=3)
                 except subprocess.TimeoutExpired:
-                    _signal_group(worker.process.pid, signal.SIGKILL)
+                    signal_group(worker.process.pid, signal.SIGKILL)
                     worker.process.wait()
             # flow-run processes the worker started in its group go too
-            _signal_group(worker.process.pid, signal.SIGKILL)
+            signal_group(worker.process.pid, signal.SIGKILL)
             worker.log.close()
 
     def __enter__(self) -> Self:
@@ -344,18 +340,6 @@ def submitted_runs(group: WorkerGroup | Sequence[Path]) -> dict[str, str]:
         with contextlib.suppress(OSError):
             lines.extend(path.read_text(encoding="utf-8", errors="replace").splitlines())
     return runs_by_worker(lines)
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(kein Protokoll)"
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 # ------------------------------------------------------------------------------- command line
@@ -396,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         api_url = _require_api_url()
         if args.command == "deploy":
-            names = list(FLOW_ENTRYPOINTS) if args.all else ["fire-trigger"]
+            names = list(DEPLOYMENTS) if args.all else [FIRE_FLOW]
             ids = deploy_to_pool(
                 args.pool,
                 names=names,

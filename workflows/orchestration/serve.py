@@ -1,7 +1,8 @@
 """``gpv run``: the main job. Starts (or reuses) the Prefect server, serves the deployments until
 Ctrl-C or SIGTERM, then stops the server it started.
 
-Served deployments (flow name = deployment name):
+Served deployments (flow name = deployment name; the table is
+:data:`workflows.orchestration.deployments.DEPLOYMENTS`):
 
 ==========================  ===============  ================================================
 ``fire-trigger``            on demand        ``gpv fire`` with a server creates these runs
@@ -29,13 +30,13 @@ from types import FrameType
 from typing import Any
 from uuid import UUID
 
+from workflows.orchestration.alerts import EVENT_STATES
+from workflows.orchestration.deployments import ALERT_FLOW, DEPLOYMENTS, REPORT_FLOW, SWEEP_FLOW
 from workflows.orchestration.server import PrefectServer, server_config
 
 AUTOMATION_NAME = "gpv: Aufsicht alarmieren, wenn die Fristenprüfung ausfällt"
-ALERT_EVENTS = ("prefect.flow-run.Failed", "prefect.flow-run.Crashed", "prefect.flow-run.Late")
-SWEEP_INTERVAL_S = 60
-DISPATCH_INTERVAL_S = 60
-REPORT_INTERVAL_S = 15 * 60
+#: The sweep run's events that raise the alert: those the alert can explain.
+ALERT_EVENTS = tuple(EVENT_STATES)
 POLL_ENV = "GPV_RUNNER_POLL_SECONDS"
 
 
@@ -48,33 +49,21 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 
 def build_deployments() -> list[Any]:
-    """The five deployments (not yet registered)."""
+    """The deployments of :data:`~workflows.orchestration.deployments.DEPLOYMENTS`, not yet
+    registered."""
     from prefect.deployments.runner import EntrypointType
 
     from workflows.orchestration import flows
 
-    def deploy(flow: Any, **kwargs: Any) -> Any:
-        return flow.to_deployment(
-            name=flow.name,
+    return [
+        getattr(flows, d.function).to_deployment(
+            name=d.name,
             entrypoint_type=EntrypointType.MODULE_PATH,  # independent of the working directory
             tags=["gpv"],
-            **kwargs,
+            interval=d.interval_s,
+            description=d.description,
         )
-
-    return [
-        deploy(flows.fire_trigger, description="Einen Schritt auf einen Fall anwenden."),
-        deploy(flows.sweep_deadlines, interval=SWEEP_INTERVAL_S, description="Fristen prüfen."),
-        deploy(
-            flows.dispatch_notifications,
-            interval=DISPATCH_INTERVAL_S,
-            description="Benachrichtigungen zustellen.",
-        ),
-        deploy(
-            flows.supervisor_report,
-            interval=REPORT_INTERVAL_S,
-            description="Berichte für die Aufsicht.",
-        ),
-        deploy(flows.alert_supervisor, description="Aufsicht alarmieren (Automation)."),
+        for d in DEPLOYMENTS.values()
     ]
 
 
@@ -181,8 +170,8 @@ def run(
 
         deployments = build_deployments()
         ids = register(deployments)
-        ensure_alert_automation(ids["sweep-deadlines"], ids["alert-supervisor"])
-        for name in ("sweep-deadlines", "supervisor-report"):
+        ensure_alert_automation(ids[SWEEP_FLOW], ids[ALERT_FLOW])
+        for name in (SWEEP_FLOW, REPORT_FLOW):
             start_now(ids[name])
         echo(f"Dashboard: {config.url}")
         echo("gpv läuft. Beenden mit Strg+C.")

@@ -21,12 +21,10 @@ URL``                                  ``GPV_PREFECT_DATABASE_URL`` for another 
 =====================================  =========================================================
 
 Nothing here imports Prefect: the server runs in the child, we only speak HTTP to it (stdlib).
-Measured on 2 cores: a fresh SQLite database answers health after about 10 s (migrations).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -42,6 +40,7 @@ from pathlib import Path
 from typing import IO, Self
 
 from states.errors import GpvError
+from workflows.orchestration._process import signal_group, tail
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4200
@@ -137,6 +136,18 @@ def server_config(
     )
 
 
+def dashboard_url() -> str:
+    """The Prefect dashboard's address: ``PREFECT_UI_URL``, else the API URL a served run
+    inherits from ``gpv run`` (without ``/api``), else the configured server address."""
+    ui = os.environ.get("PREFECT_UI_URL", "").strip()
+    if ui:
+        return ui.rstrip("/")
+    api = os.environ.get("PREFECT_API_URL", "").strip().rstrip("/")
+    if api:
+        return api.removesuffix("/api")
+    return server_config().url
+
+
 def is_healthy(api_url: str, timeout: float = 2.0) -> bool:
     """True when ``GET <api_url>/health`` answers 200 with ``true``."""
     try:
@@ -175,12 +186,7 @@ class PrefectServer:
         self.config = config
         self.process: subprocess.Popen[bytes] | None = None
         self.reused = False
-        self.startup_seconds: float | None = None
         self._log: IO[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return self.config.url
 
     @property
     def api_url(self) -> str:
@@ -190,17 +196,12 @@ class PrefectServer:
     def log_path(self) -> Path:
         return self.config.home / "server.log"
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
     def start(self, timeout: float = START_TIMEOUT_S) -> Self:
         """Start the server (or reuse one answering at the URL) and wait until it is healthy."""
         cfg = self.config
         began = time.monotonic()
         if is_healthy(cfg.api_url):
             self.reused = True
-            self.startup_seconds = 0.0
             return self
         if not is_port_free(cfg.host, cfg.port):
             raise PrefectServerError(
@@ -235,7 +236,6 @@ class PrefectServer:
         except BaseException:
             self.stop()
             raise
-        self.startup_seconds = time.monotonic() - began
         return self
 
     def _wait_healthy(self, deadline: float, timeout: float) -> None:
@@ -245,36 +245,29 @@ class PrefectServer:
                 raise PrefectServerError(
                     f"Der Prefect-Server hat sich beim Start beendet (Exit-Code "
                     f"{self.process.returncode}). Letzte Zeilen aus {self.log_path}:\n"
-                    f"{self._log_tail()}"
+                    f"{tail(self.log_path)}"
                 )
             if is_healthy(self.config.api_url, timeout=1.0):
                 return
             time.sleep(0.25)
         raise PrefectServerError(
             f"Der Prefect-Server antwortet nach {timeout:.0f} s nicht unter "
-            f"{self.config.api_url}/health. Protokoll: {self.log_path}\n{self._log_tail()}"
+            f"{self.config.api_url}/health. Protokoll: {self.log_path}\n{tail(self.log_path)}"
         )
-
-    def _log_tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "(kein Protokoll)"
-        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, grace: float = STOP_GRACE_S) -> None:
         """SIGTERM to the server's process group, SIGKILL after ``grace`` seconds."""
         process, self.process = self.process, None
         if process is not None:
             if process.poll() is None:
-                _signal_group(process.pid, signal.SIGTERM)
+                signal_group(process.pid, signal.SIGTERM)
                 try:
                     process.wait(timeout=grace)
                 except subprocess.TimeoutExpired:
-                    _signal_group(process.pid, signal.SIGKILL)
+                    signal_group(process.pid, signal.SIGKILL)
                     process.wait()
             # Anything left in the group (a worker uvicorn forked) goes too.
-            _signal_group(process.pid, signal.SIGKILL)
+            signal_group(process.pid, signal.SIGKILL)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -284,8 +277,3 @@ class PrefectServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)

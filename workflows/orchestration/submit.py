@@ -1,9 +1,9 @@
 """How one trigger becomes a Prefect flow run, and how ``gpv fire`` reaches it.
 
-``gpv fire`` asks :func:`server_configured`; with a server it calls :func:`submit_fire`, which
-creates a run of the ``fire-trigger`` deployment served by ``gpv run`` and waits for it. Without one
-it calls :func:`fire_in_process`, the same steps without Prefect (no ``import prefect``, which costs
-about a second). :func:`fire` does that choice in one call.
+``gpv fire`` calls :func:`run_step`, which asks :func:`server_configured`: with a server it calls
+:func:`run_on_server`, which creates a run of the ``fire-trigger`` deployment served by ``gpv run``
+and waits for it; without one it calls :func:`run_here`, the same steps in this process without
+Prefect (no ``import prefect``, which is slow).
 
 The run name, the tags and the acting party are decided here, purely, so that the flow, the command
 line and the tests agree on them.
@@ -19,15 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from states.errors import GpvError, InputError, RefusedError
+from workflows.orchestration.deployments import FIRE_FLOW
 
-FIRE_FLOW = "fire-trigger"
 FIRE_DEPLOYMENT = f"{FIRE_FLOW}/{FIRE_FLOW}"
 URL_ENV = "GPV_PREFECT_URL"
 TIMEOUT_ENV = "GPV_FIRE_TIMEOUT"
 DEFAULT_TIMEOUT_S = 120.0
 
 #: Final state names of a ``fire-trigger`` run the rules refused (exit 3) or that had bad input
-#: (exit 2). The dashboard shows them; :func:`submit_fire` turns them back into the error.
+#: (exit 2). The dashboard shows them; :func:`run_on_server` turns them back into the error.
 REFUSED_STATE = "Refused"
 INVALID_STATE = "Invalid"
 
@@ -110,7 +110,7 @@ def _as_utc(at: datetime | None) -> datetime:
     return at.astimezone(UTC)
 
 
-def fire_in_process(
+def run_here(
     case_id: str,
     trigger: str,
     params: Mapping[str, str] | None,
@@ -121,12 +121,13 @@ def fire_in_process(
 ) -> dict[str, Any]:
     """Apply the trigger and deliver the outbox, in this process, without Prefect.
 
-    The same steps as the ``fire-trigger`` flow (its tasks call the same functions).
+    The same steps as the ``fire-trigger`` flow (its tasks call the same functions). Without
+    ``engine``, the application database migrated to the current schema.
     """
     from workflows import service
-    from workflows.store.db import get_engine
+    from workflows.store.db import ready_engine
 
-    engine = engine if engine is not None else get_engine()
+    engine = engine if engine is not None else ready_engine()
     case = service.fire(engine, case_id, trigger, dict(params or {}), at=_as_utc(at), by=by)
     # The step is committed; delivery is best effort here. What fails now stays pending in the
     # outbox and goes out with the next dispatch (`gpv dispatch`, or every minute under `gpv run`).
@@ -147,7 +148,7 @@ def deliver_outbox(engine: Any, now: datetime) -> dict[str, Any]:
     return dict(dispatch(engine, now=now))
 
 
-def submit_fire(
+def run_on_server(
     case_id: str,
     trigger: str,
     params: Mapping[str, str] | None,
@@ -180,8 +181,27 @@ def submit_fire(
 
     engine = get_engine()
     carrier = service.show_case(engine, case_id).get("carrier")
-    party = acting_party(trigger, carrier)
+    flow_run = _start_and_wait(
+        url,
+        parameters={
+            "case_id": case_id,
+            "trigger": trigger,
+            "params": dict(params or {}),
+            "at_iso": when.isoformat(),
+            "by": by,
+        },
+        name=run_name(trigger, case_id),
+        tags=run_tags(case_id, trigger, acting_party(trigger, carrier)),
+        wait_s=wait_s,
+    )
+    _raise_unless_completed(flow_run, wait_s)
+    return service.show_case(engine, case_id)
 
+
+def _start_and_wait(
+    url: str, *, parameters: dict[str, Any], name: str, tags: list[str], wait_s: float
+) -> Any:
+    """A run of the ``fire-trigger`` deployment, as it stands after at most ``wait_s``."""
     from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
@@ -189,15 +209,9 @@ def submit_fire(
     try:
         flow_run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync here
             FIRE_DEPLOYMENT,
-            parameters={
-                "case_id": case_id,
-                "trigger": trigger,
-                "params": dict(params or {}),
-                "at_iso": when.isoformat(),
-                "by": by,
-            },
-            flow_run_name=run_name(trigger, case_id),
-            tags=run_tags(case_id, trigger, party),
+            parameters=parameters,
+            flow_run_name=name,
+            tags=tags,
             timeout=wait_s,
             poll_interval=0.5,  # the default 5 s would dominate the wait of `gpv fire`
         )
@@ -206,6 +220,11 @@ def submit_fire(
             f"Der Prefect-Server unter {url} kennt die Bereitstellung {FIRE_DEPLOYMENT!r} nicht. "
             "Sie entsteht mit `gpv run`."
         ) from None
+    return flow_run
+
+
+def _raise_unless_completed(flow_run: Any, wait_s: float) -> None:
+    """Turn a run that did not complete back into the error the rules or the engine gave."""
     state = flow_run.state
     if state is None or not state.is_final():
         raise GpvError(
@@ -214,7 +233,7 @@ def submit_fire(
             "Er wird ausgeführt, sobald die Bereitstellung bedient wird."
         )
     if state.is_completed():
-        return service.show_case(engine, case_id)
+        return
     message = (state.message or "").strip()
     if state.name == REFUSED_STATE:
         raise RefusedError(message)
@@ -226,7 +245,7 @@ def submit_fire(
     )
 
 
-def fire(
+def run_step(
     case_id: str,
     trigger: str,
     params: Mapping[str, str] | None,
@@ -236,5 +255,5 @@ def fire(
     """``gpv fire``: through the server when one is configured and answers, otherwise in process."""
     url = server_configured()
     if url is not None:
-        return submit_fire(case_id, trigger, params, at, by, api_url=url)
-    return fire_in_process(case_id, trigger, params, at, by)
+        return run_on_server(case_id, trigger, params, at, by, api_url=url)
+    return run_here(case_id, trigger, params, at, by)

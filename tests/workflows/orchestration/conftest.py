@@ -2,11 +2,11 @@
 
 The harness is Prefect's own (:func:`prefect.testing.utilities.prefect_test_harness`: a real API
 server in a subprocess on a temporary SQLite database). Measured costs decide its settings
-(docs: architecture.md, Prefect): it starts in about 10 s, so it is started once; the
+(docs: architecture.md, Prefect): it is slow to start, so it is started once; the
 TaskRunRecorder and EventPersister services are off (they only cause SQLite lock retries here; no
 test reads task runs or stored events), and flow-run heartbeats are off (a sync flow run would
-otherwise spend up to 1 s joining the heartbeat thread). Automations (ReactiveTriggers, Actions)
-stay on: a test needs them.
+otherwise wait to join the heartbeat thread). Automations (ReactiveTriggers, Actions) stay on: a
+test needs them.
 
 Each test gets its own application database (``app_engine``) in its own data folder.
 """

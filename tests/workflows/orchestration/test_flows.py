@@ -78,6 +78,16 @@ def test_a_run_is_tagged_with_case_trigger_and_party() -> None:
     ]
 
 
+def test_every_deployment_row_names_a_flow_of_that_name_in_the_flows_file() -> None:
+    from workflows.orchestration import flows
+    from workflows.orchestration.deployments import DEPLOYMENTS, FLOWS_FILE
+    from workflows.orchestration.pool import PROJECT_ROOT
+
+    assert (PROJECT_ROOT / FLOWS_FILE).is_file()
+    for name, row in DEPLOYMENTS.items():
+        assert getattr(flows, row.function).name == name
+
+
 def test_without_a_configured_server_gpv_fire_runs_in_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
