@@ -9,6 +9,17 @@ import typer
 from states.decision import Process
 from states.errors import InputError
 
+_NUMBER_WORDS = ("null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun")
+
+
+def _process_help() -> str:
+    """``case, statement, conference oder housing; ohne Angabe alle vier.``, from :class:`Process`,
+    so a new process shows up by itself."""
+    names = [p.value for p in Process]
+    count = _NUMBER_WORDS[len(names)] if len(names) < len(_NUMBER_WORDS) else str(len(names))
+    listed = f"{', '.join(names[:-1])} oder {names[-1]}" if len(names) > 1 else names[0]
+    return f"{listed}; ohne Angabe alle {count}."
+
 
 def _process(name: str | None) -> Process | None:
     if name is None:
@@ -21,9 +32,7 @@ def _process(name: str | None) -> Process | None:
 
 
 def diagram(
-    process: str | None = typer.Argument(
-        None, help="case, statement, conference oder housing; ohne Angabe alle vier."
-    ),
+    process: str | None = typer.Argument(None, help=_process_help()),
     write_readme: Path | None = typer.Option(
         None,
         "--write-readme",

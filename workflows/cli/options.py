@@ -6,16 +6,15 @@ import os
 import re
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
+from states.calendar import BERLIN
 from states.errors import InputError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-BERLIN = ZoneInfo("Europe/Berlin")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON ausgeben.")]

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Prefect-Server und Dashboard starten und die Abläufe bedienen, bis Strg+C."""
-        # Imported here: `import prefect` costs about a second and other commands do not need it.
+        # Imported here: `import prefect` is slow and other commands do not need it.
         from workflows.orchestration.serve import run
 
         run(host=host, port=port, demo=demo, echo=typer.echo)
