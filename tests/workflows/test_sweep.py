@@ -8,14 +8,15 @@ Case used throughout: application received Mon 02.03.2026 in Unna by the LWL. It
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from functools import partial
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from tests.workflows import conftest
+from tests.workflows.conftest import berlin
 from workflows import service
 from workflows.store.db import dispose_engines, get_engine, migrate, read_session
 from workflows.sweep import (
@@ -26,33 +27,8 @@ from workflows.sweep import (
     run_sweep,
 )
 
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def berlin(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp).replace(tzinfo=BERLIN)
-
-
-@pytest.fixture
-def engine(tmp_path) -> Iterator[Engine]:
-    eng = get_engine(f"sqlite:///{tmp_path / 'gpv.db'}")
-    migrate(eng)
-    yield eng
-    dispose_engines()
-
-
-def open_case(engine: Engine, **overrides) -> str:
-    args = dict(
-        received=date(2026, 3, 2),
-        birth_date=date(1985, 1, 9),
-        municipality="Unna",
-        disabilities="mental",
-        benefit="supported_living",
-        at=berlin("2026-03-02T10:00"),
-        by="fm",
-    )
-    args.update(overrides)
-    return service.open_case(engine, **args)["id"]
+#: The adult of tests.workflows.conftest, born 1985, case recorded at 10:00 on Mon 02.03.2026.
+open_case = partial(conftest.open_case, birth_date=date(1985, 1, 9), at=berlin("2026-03-02T10:00"))
 
 
 def outbox(engine: Engine) -> list[tuple]:

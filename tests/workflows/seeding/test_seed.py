@@ -24,14 +24,6 @@ CASES = 200
 
 
 @pytest.fixture
-def engine(tmp_path) -> Iterator[Engine]:
-    eng = get_engine(f"sqlite:///{tmp_path / 'gpv.db'}")
-    migrate(eng)
-    yield eng
-    dispose_engines()
-
-
-@pytest.fixture
 def seeded(engine: Engine) -> tuple[Engine, dict]:
     """A freshly seeded store, for tests that change it."""
     return engine, seed(engine, cases=CASES, now=NOW)

@@ -7,48 +7,25 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from tests.workflows.conftest import noon, open_case
 from workflows import service
 from workflows.store import audit
 from workflows.store.db import dispose_engines, get_engine, migrate, read_session, write_session
 from workflows.store.models import AuditRow
 
-BERLIN = ZoneInfo("Europe/Berlin")
 GPV = Path(sys.executable).with_name("gpv")
 
 
-def noon(day: str) -> datetime:
-    return datetime.fromisoformat(f"{day}T12:00").replace(tzinfo=BERLIN)
-
-
-@pytest.fixture
-def engine(tmp_path) -> Iterator[Engine]:
-    eng = get_engine(f"sqlite:///{tmp_path / 'gpv.db'}")
-    migrate(eng)
-    yield eng
-    dispose_engines()
-
-
 def a_case_with_history(engine: Engine) -> str:
-    case_id = service.open_case(
-        engine,
-        received=date(2026, 3, 2),
-        birth_date=date(1990, 5, 17),
-        municipality="Kamen",
-        disabilities="physical",
-        benefit="supported_living",
-        at=noon("2026-03-02"),
-        by="a",
-    )["id"]
+    case_id = open_case(engine, municipality="Kamen", disabilities="physical", by="a")
     service.fire(engine, case_id, "accept_jurisdiction", {}, at=noon("2026-03-04"), by="b")
     service.fire(engine, case_id, "request_housing_support", {}, at=noon("2026-03-05"), by="c")
     service.fire(

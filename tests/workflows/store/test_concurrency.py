@@ -13,50 +13,30 @@ import os
 import queue
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import text
 
+from tests.workflows import conftest
+from tests.workflows.conftest import berlin
 from workflows import service
-from workflows.store.db import dispose_engines, get_engine, migrate
+from workflows.store.db import get_engine
 
-BERLIN = ZoneInfo("Europe/Berlin")
 GPV = Path(sys.executable).with_name("gpv")
 SPAWN = multiprocessing.get_context("spawn")
 TIMEOUT = 120
 
 
-def berlin(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp).replace(tzinfo=BERLIN)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> Iterator[str]:
-    url = (
-        f"sqlite:///{tmp_path / 'gpv.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    migrate(get_engine(url))
-    yield url
-    dispose_engines()
-
-
 def open_case(url: str, received: str = "2026-03-02") -> str:
-    return service.open_case(
+    return conftest.open_case(
         get_engine(url),
-        received=date.fromisoformat(received),
+        received,
         birth_date=date(1988, 8, 8),
         municipality="Lünen",
         disabilities="intellectual",
-        benefit="supported_living",
         at=berlin(f"{received}T09:00"),
-        by="fm",
-    )["id"]
+    )
 
 
 # -- child processes (module level, so that "spawn" can import them) -----------------------------

@@ -3,54 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from functools import partial
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from states.errors import ConflictError, InputError, NotFoundError, RefusedError
+from tests.workflows.conftest import noon, open_case
 from workflows import service, settings
 from workflows.store import cases
 from workflows.store.db import dispose_engines, get_engine, migrate, read_session, write_session
 from workflows.store.models import AuditRow, CaseRow, DeadlineRow
 from workflows.sweep import run_sweep
 
-BERLIN = ZoneInfo("Europe/Berlin")
 BY = "fallmanagerin.a"
 
-
-def noon(day: str) -> datetime:
-    return datetime.combine(date.fromisoformat(day), datetime.min.time(), BERLIN) + timedelta(
-        hours=12
-    )
-
-
-@pytest.fixture
-def engine(tmp_path) -> Iterator[Engine]:
-    eng = get_engine(f"sqlite:///{tmp_path / 'gpv.db'}")
-    migrate(eng)
-    yield eng
-    dispose_engines()
-
-
-def open_adult(engine: Engine, received: str = "2026-03-02", **overrides) -> str:
-    args = dict(
-        received=date.fromisoformat(received),
-        birth_date=date(1990, 5, 17),
-        municipality="Unna",
-        disabilities="mental",
-        benefit="supported_living",
-        school_finished=None,
-        person_ref="AZ-4711",
-        contact_email="person@example.org",
-        at=noon(received),
-        by=BY,
-    )
-    args.update(overrides)
-    return service.open_case(engine, **args)["id"]
+#: The adult of tests.workflows.conftest, with a file reference and a contact address.
+open_adult = partial(open_case, person_ref="AZ-4711", contact_email="person@example.org", by=BY)
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -349,17 +320,17 @@ def test_closing_a_rules_deadline_searches_the_case_index_not_the_backlog(engine
     from sqlalchemy import update
     from sqlmodel import col
 
-    statement = (
-        update(DeadlineRow)
-        .where(
-            col(DeadlineRow.case_id) == "C-2026-000001",
-            col(DeadlineRow.rule) == "decision",
-            col(DeadlineRow.status) == "missed",
-            col(DeadlineRow.closed_at).is_(None),
+    from states.decision import DeadlineStatus
+    from workflows.store.rows import DeadlineClosing
+
+    closing = DeadlineClosing("decision", DeadlineStatus.MET, "", noon("2026-03-20"))
+    for conditions, _ in closing.targets():  # the WHERE clauses cases.apply_decision runs
+        statement = (
+            update(DeadlineRow)
+            .where(col(DeadlineRow.case_id) == "C-2026-000001", *cases.where(conditions))
+            .values(closed_reason="x")
         )
-        .values(closed_reason="x")
-    )
-    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as conn:
-        plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
-    assert "USING INDEX ix_deadlines_case (case_id=? AND rule=? AND status=?)" in plan
+        sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+        with engine.connect() as conn:
+            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+        assert "USING INDEX ix_deadlines_case (case_id=? AND rule=? AND status=?)" in plan
