@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from enum import Enum, StrEnum
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Text, select
@@ -27,6 +27,7 @@ from notifications.policy import AgreementLike, CaseView, resolve
 from states.decision import NotificationEvent
 from states.errors import ConfigError, InputError
 from workflows.store.db import UTCDateTime
+from workflows.store.json_values import json_value, offset_iso
 
 
 class OutboxStatus(StrEnum):
@@ -99,7 +100,8 @@ class OutboxRow(SQLModel, table=True):
 
 
 def plain_context(context: Mapping[str, Any]) -> dict[str, Any]:
-    """The context as JSON values: dates and datetimes as ISO strings, Enums as values.
+    """The context as JSON values (:func:`~workflows.store.json_values.json_value`): datetimes as
+    ISO strings with their own UTC offset, dates as ISO dates, Enums as values.
 
     Refuses keys that could carry health data (:data:`FORBIDDEN_CONTEXT_KEYS`).
     """
@@ -109,23 +111,7 @@ def plain_context(context: Mapping[str, Any]) -> dict[str, Any]:
             "Eine Benachrichtigung darf keine Gesundheits- oder Personendaten enthalten "
             f"(§ 35 SGB I); unzulässige Felder: {', '.join(bad)}."
         )
-    return {str(k): _plain(v) for k, v in context.items()}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("notification context datetimes must be timezone-aware")
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in value]
-    return value
+    return {str(k): json_value(v, offset_iso) for k, v in context.items()}
 
 
 def dedup_key(source_key: str, event: str, role: str, party: str) -> str:
