@@ -64,11 +64,11 @@ from workflows.store.outbox import OutboxRow, OutboxStatus, outbox_values
 from workflows.store.rows import (
     OUTSTANDING,
     CurrentRows,
-    DeadlineClosing,
     DeadlineFacts,
     NewEntry,
     SweepStep,
     Values,
+    apply_closing,
     decision_rows,
     matches,
     miss_entry,
@@ -143,13 +143,6 @@ def _sweep_until(sim: _Sim, t: datetime) -> None:
         sim.entries.append((entry, ()))
 
 
-def _close(rows: list[Values], closing: DeadlineClosing) -> None:
-    for conditions, values in closing.targets():  # in order, as the store's two UPDATEs
-        for row in rows:
-            if matches(row, conditions):
-                row.update(values)
-
-
 def _apply(sim: _Sim, decision: Decision, at: datetime, by: str) -> None:
     """As ``cases.apply_decision``, on the case's rows in memory (``now`` is ``at``: history)."""
     current = CurrentRows(sim.case["version"], sim.processes)
@@ -163,9 +156,9 @@ def _apply(sim: _Sim, decision: Decision, at: datetime, by: str) -> None:
     if decision.facts_update:
         _refresh_facts(sim)
     for closing in changes.closings:
-        _close(sim.deadlines, closing)
+        apply_closing(sim.deadlines, closing)
     for new in changes.new_deadlines:
-        _close(sim.deadlines, new.supersedes)
+        apply_closing(sim.deadlines, new.supersedes)
         sim.deadlines.append(new.values)
     if changes.consent is not None:
         sim.consents.append(changes.consent)

@@ -246,7 +246,7 @@ def _write_instances(
             setattr(row, column, value)
 
 
-def _close(session: Session, case_id: str, closing: DeadlineClosing) -> None:
+def close_deadlines(session: Session, case_id: str, closing: DeadlineClosing) -> None:
     """The closing's two set-based UPDATEs (open rows first, then missed ones), each on
     ``ix_deadlines_case``; under READ COMMITTED a row the sweep marks missed meanwhile is
     re-checked and taken by the second one."""
@@ -283,9 +283,9 @@ def apply_decision(
     for column, value in changes.case.items():
         setattr(case, column, value)
     for closing in changes.closings:
-        _close(session, case.id, closing)
+        close_deadlines(session, case.id, closing)
     for new in changes.new_deadlines:
-        _close(session, case.id, new.supersedes)
+        close_deadlines(session, case.id, new.supersedes)
         session.add(DeadlineRow(**new.values))
     if changes.consent is not None:
         session.add(ConsentRow(**changes.consent))

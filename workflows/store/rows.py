@@ -181,6 +181,15 @@ class DeadlineClosing:
         )
 
 
+def apply_closing(rows: Sequence[Values], closing: DeadlineClosing) -> None:
+    """Apply ``closing`` to one case's deadline rows in memory (the seed), as the store's
+    UPDATEs do: each target in order, to the rows that match it."""
+    for conditions, values in closing.targets():
+        for row in rows:
+            if matches(row, conditions):
+                row.update(values)
+
+
 @cache  # the conditions are values; building them is the costly part in the seed
 def _rule_rows(rule: str) -> tuple[tuple[Condition, ...], tuple[Condition, ...]]:
     """A rule's open deadlines, and its missed ones whose step is not done."""
