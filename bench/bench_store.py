@@ -10,8 +10,8 @@ per case, every case received in the last two weeks). The default points are 1k,
 in both profiles. For each backend and point, in a fresh database: seed ``N`` cases
 (``workflows.seeding.seed``) as of :data:`NOW`, then measure
 
-- the **floor**: the sweep's two indexed queries (same WHERE clauses as
-  ``workflows.sweep.overdue_query`` / ``reminder_query``) executed directly as SQL strings;
+- the **floor**: the sweep's two indexed queries (``workflows.sweep.overdue_query`` /
+  ``reminder_query``, compiled once) executed directly as SQL strings;
 - ``run_sweep`` with **nothing to do** (``now`` = the seed's ``now``; the seed replayed every
   sweep up to then), median of ``--repeat`` runs;
 - ``overdue_report``, the bounded list of what is overdue (500 most overdue + the total count)
@@ -68,7 +68,13 @@ from workflows import service
 from workflows.seeding.seed import seed
 from workflows.store import db
 from workflows.store.db import dispose_engines, get_engine, migrate
-from workflows.sweep import OVERDUE_LIMIT, overdue_report, run_sweep
+from workflows.sweep import (
+    OVERDUE_LIMIT,
+    outstanding_count_query,
+    outstanding_query,
+    overdue_report,
+    run_sweep,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=BERLIN)  # a Monday
@@ -78,25 +84,10 @@ PG_ADMIN = os.environ.get(
 )
 DEFAULT_POINTS = "1000,1000:peak,10000,10000:peak,100000:peak,100000"
 
-#: The sweep's two queries as plain SQL: the same WHERE clauses as workflows.sweep.
-OVERDUE_SQL = (
-    "SELECT id, due FROM deadlines WHERE status = 'open' AND closed_at IS NULL AND due < {p}"
-)
-REMINDER_SQL = (
-    "SELECT id FROM deadlines WHERE status = 'open' AND reminder_sent_at IS NULL "
-    "AND remind_on <= {p}"
-)
-#: What overdue_report reads: the most overdue outstanding deadlines, bounded, and their count.
-OUTSTANDING_WHERE = "WHERE status = 'missed' AND closed_at IS NULL"
-OVERDUE_PAGE_SQL = (
-    "SELECT id, case_id, rule, norm, process, due, responsible_party FROM deadlines "
-    f"{OUTSTANDING_WHERE} ORDER BY closed_at, due, id LIMIT {OVERDUE_LIMIT}"
-)
-OVERDUE_COUNT_SQL = f"SELECT count(*) FROM deadlines {OUTSTANDING_WHERE}"
 #: What every sweep read before the fix (legacy_sweep.overdue_list): the whole backlog.
 OVERDUE_LIST_SQL = (
     "SELECT id, case_id, rule, norm, process, due, responsible_party FROM deadlines "
-    f"{OUTSTANDING_WHERE} ORDER BY due, id"
+    "WHERE status = 'missed' AND closed_at IS NULL ORDER BY due, id"
 )
 
 
@@ -188,23 +179,37 @@ class Database:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def _param(engine: Engine) -> str:
-    return "%(today)s" if engine.dialect.name == "postgresql" else ":today"
+def _sql(engine: Engine, query: Any) -> str:
+    """``query`` as the plain SQL string the engine's dialect runs, values inlined."""
+    return str(query.compile(engine, compile_kwargs={"literal_binds": True}))
 
 
-def _today(engine: Engine, when: datetime) -> Any:
-    day = berlin_date(when)
-    return day if engine.dialect.name == "postgresql" else day.isoformat()
+def sweep_sql(engine: Engine, when: datetime) -> dict[str, str]:
+    """The sweep's two queries for ``when``, compiled from workflows.sweep."""
+    today = berlin_date(when)
+    return {
+        "overdue": _sql(engine, workflows.sweep.overdue_query(today)),
+        "reminder": _sql(engine, workflows.sweep.reminder_query(today)),
+    }
+
+
+def report_sql(engine: Engine) -> dict[str, str]:
+    """What overdue_report reads: the most overdue outstanding deadlines, bounded, and their
+    count, compiled from workflows.sweep."""
+    return {
+        "overdue report page": _sql(engine, outstanding_query().limit(OVERDUE_LIMIT)),
+        "overdue report count": _sql(engine, outstanding_count_query()),
+    }
 
 
 def floor(engine: Engine, when: datetime) -> int:
     """The sweep's two indexed queries as raw SQL on one connection; returns the rows found."""
-    p, today = _param(engine), _today(engine, when)
+    found = 0
     with engine.connect() as conn:
-        overdue = conn.exec_driver_sql(OVERDUE_SQL.format(p=p), {"today": today}).fetchall()
-        reminders = conn.exec_driver_sql(REMINDER_SQL.format(p=p), {"today": today}).fetchall()
+        for sql in sweep_sql(engine, when).values():
+            found += len(conn.exec_driver_sql(sql).fetchall())
         conn.rollback()
-    return len(overdue) + len(reminders)
+    return found
 
 
 def raw_rows(engine: Engine, sql: str) -> int:
@@ -217,7 +222,6 @@ def raw_rows(engine: Engine, sql: str) -> int:
 def explain(engine: Engine, when: datetime) -> dict[str, str]:
     """EXPLAIN QUERY PLAN (SQLite) / EXPLAIN ANALYZE (PostgreSQL) of the sweep's queries and of
     the overdue report's two."""
-    p, today = _param(engine), _today(engine, when)
     prefix = (
         "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)"
         if engine.dialect.name == "postgresql"
@@ -225,13 +229,8 @@ def explain(engine: Engine, when: datetime) -> dict[str, str]:
     )
     out = {}
     with engine.connect() as conn:
-        for name, sql in (
-            ("overdue", OVERDUE_SQL.format(p=p)),
-            ("reminder", REMINDER_SQL.format(p=p)),
-            ("overdue report page", OVERDUE_PAGE_SQL),
-            ("overdue report count", OVERDUE_COUNT_SQL),
-        ):
-            rows = conn.exec_driver_sql(f"{prefix} {sql}", {"today": today}).fetchall()
+        for name, sql in (sweep_sql(engine, when) | report_sql(engine)).items():
+            rows = conn.exec_driver_sql(f"{prefix} {sql}").fetchall()
             out[name] = "\n".join(" | ".join(str(c) for c in row) for row in rows)
         conn.rollback()
     return out
@@ -303,8 +302,9 @@ def measure(
         row["floor_idle_ms"] = _median_ms(lambda: floor(engine, NOW), repeat)
         row["sweep_idle_ms"] = _median_ms(lambda: run_sweep(engine, NOW), repeat)
         row["report_ms"] = _median_ms(lambda: overdue_report(engine, NOW), repeat)
-        row["report_page_sql_ms"] = _median_ms(lambda: raw_rows(engine, OVERDUE_PAGE_SQL), repeat)
-        row["report_count_sql_ms"] = _median_ms(lambda: raw_rows(engine, OVERDUE_COUNT_SQL), repeat)
+        page, count = report_sql(engine).values()
+        row["report_page_sql_ms"] = _median_ms(lambda: raw_rows(engine, page), repeat)
+        row["report_count_sql_ms"] = _median_ms(lambda: raw_rows(engine, count), repeat)
         if before:
             row["before_sweep_idle_ms"] = _median_ms(
                 lambda: legacy_sweep.run_sweep(engine, NOW), repeat

@@ -23,16 +23,14 @@ from states.decision import DeadlineStatus
 from workflows.store import audit
 from workflows.store.db import read_session, write_session
 from workflows.store.models import CaseRow, DeadlineRow
-from workflows.sweep import (
-    _RETURNING,
+from workflows.store.rows import (
     MISS_TRIGGER,
     SWEEP_ACTOR,
     DeadlineFacts,
-    overdue_query,
     plan_escalation,
     plan_reminder,
-    reminder_query,
 )
+from workflows.sweep import _RETURNING, overdue_query, reminder_query
 
 BATCH = 500
 

@@ -71,6 +71,7 @@ __all__ = [
     "SWEEP_ACTOR",
     "DeadlineFacts",
     "case_views",
+    "outstanding_count_query",
     "outstanding_query",
     "overdue_query",
     "overdue_report",
@@ -269,6 +270,11 @@ def outstanding_query() -> Any:
     )
 
 
+def outstanding_count_query() -> Any:
+    """How many missed deadlines are still outstanding: one range count on ix_deadlines_due."""
+    return select(func.count()).select_from(DeadlineRow).where(*where(MISSED_OUTSTANDING))
+
+
 def overdue_report(engine: Engine, now: datetime, limit: int | None = None) -> dict[str, Any]:
     """What is overdue at ``now``, bounded: ``overdue`` lists the ``limit`` (default
     :data:`OVERDUE_LIMIT`) longest overdue of the missed deadlines whose step is still outstanding
@@ -282,7 +288,7 @@ def overdue_report(engine: Engine, now: datetime, limit: int | None = None) -> d
         raise ValueError("overdue_report: limit must be >= 0")
     today = berlin_date(now)
     with read_session(engine) as session:
-        total = session.execute(select(func.count()).where(*where(MISSED_OUTSTANDING))).scalar_one()
+        total = session.execute(outstanding_count_query()).scalar_one()
         rows = session.execute(outstanding_query().limit(limit)).all() if limit else []
     return {
         "overdue": [
