@@ -23,7 +23,7 @@ from states.decision import DeadlineStatus
 from workflows.store import audit
 from workflows.store.db import read_session, write_session
 from workflows.store.models import CaseRow, DeadlineRow
-from workflows.store.rows import (
+from workflows.store.sweep_rule import (
     MISS_TRIGGER,
     SWEEP_ACTOR,
     DeadlineFacts,

@@ -1,15 +1,16 @@
 """The deadline sweep: reminders when their day has come, escalations when a deadline is missed.
 
 Pure, then persist. The rule itself (which deadline is due for what, the columns it sets, the
-audit entry, the notices) is stated once in :mod:`workflows.store.rows`, which the seed replays
-too; this module executes it. For a given ``now`` (its Europe/Berlin date is the legal "today"):
+audit entry, the notices) is stated once in :mod:`workflows.store.sweep_rule`, which the seed
+replays too; this module executes it. For a given ``now`` (its Europe/Berlin date is the legal
+"today"):
 
 1. Read (one read transaction, two indexed range scans): the ids of open deadlines past their due
    day (:func:`overdue_query`, index ``ix_deadlines_due``) and of open, not yet reminded deadlines
    whose reminder day has come and whose due day has not passed (:func:`reminder_query`, index
    ``ix_deadlines_reminder``). Both find only what is due now, so a sweep costs in proportion to
    what is due, not to the table or to the backlog of deadlines missed earlier.
-2. Decide (pure, ``rows.plan_escalation`` / ``rows.plan_reminder``): the notification events, from
+2. Decide (pure, ``sweep_rule.plan_escalation`` / ``plan_reminder``): the notification events, from
    the agreement's rules (``overdue_event``, ``reminder_event``); the context holds rule, norm, due
    date, title, responsible party and days overdue, never health data.
 3. Persist in chunks of at most :data:`CHUNK` deadlines, each one short transaction (so a case
@@ -48,10 +49,10 @@ from workflows.store import audit
 from workflows.store.cases import case_views, where
 from workflows.store.db import read_session, write_session
 from workflows.store.models import DeadlineRow
-from workflows.store.rows import (
+from workflows.store.rows import MISSED_OUTSTANDING
+from workflows.store.sweep_rule import (
     ESCALATION_CLAIM,
     MISS_TRIGGER,
-    MISSED_OUTSTANDING,
     REMINDER_CLAIM,
     SWEEP_ACTOR,
     DeadlineFacts,
@@ -88,13 +89,13 @@ OVERDUE_LIMIT = 500
 
 
 def overdue_query(today: date) -> Select[int | None, date]:
-    """Id and due day of open deadlines due before ``today`` (``rows.past_due``; covered by
+    """Id and due day of open deadlines due before ``today`` (``sweep_rule.past_due``; covered by
     ix_deadlines_due)."""
     return select(col(DeadlineRow.id), col(DeadlineRow.due)).where(*where(past_due(today)))
 
 
 def reminder_query(today: date) -> Select[int | None]:
-    """Ids of open, unreminded deadlines whose reminder day has come (``rows.reminder_due``;
+    """Ids of open, unreminded deadlines whose reminder day has come (``sweep_rule.reminder_due``;
     covered by ix_deadlines_reminder). Deadlines also past due are escalated first in the same
     sweep, so the reminder's conditional update (``status = 'open'``) skips them."""
     return select(col(DeadlineRow.id)).where(*where(reminder_due(today)))

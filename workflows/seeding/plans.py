@@ -22,14 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from states.agreement import Agreement
-from states.calendar import is_working_day
+from states.calendar import BERLIN, is_working_day
 from states.deadlines import berlin_date
 from states.routing import PersonFacts, RoutingResult, route
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @dataclass(frozen=True)

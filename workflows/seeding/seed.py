@@ -1,18 +1,19 @@
 """Seed data for benchmarks and demos: ``seed(engine, cases=N, now=...)`` (``gpv dev seed``).
 
 Which cases, along which paths and when, is planned in :mod:`workflows.seeding.plans` (the scenario
-data and the ``realistic`` and ``peak`` profiles); this module replays and writes them.
+data and the ``realistic`` and ``peak`` profiles), replayed case by case in
+:mod:`workflows.seeding.replay`; this module writes them.
 
 Every case is driven through the real, pure rules: it is opened with
 ``states.advance.open_case_decision`` and moved along its scenario's path with
-``states.advance.advance``, and each decision becomes rows by the store's own rule,
-:func:`workflows.store.rows.decision_rows`, so its states, version, deadlines, consents, audit
-entries and outbox rows are exactly what the engine itself would have written (a contract test
-compares them row for row). Between two steps, and finally up to ``now``, the deadline sweep is
-replayed by :func:`workflows.store.rows.swept_until` as if it had run every minute: reminders
-were sent on their day, deadlines past their due day were marked missed with their
-``miss_deadline`` audit entry and their escalation notice. A sweep at ``now`` therefore has
-nothing to do; a sweep a day later finds a realistic daily batch.
+``states.advance.advance``, and each decision becomes rows by the store's own rule
+(:mod:`workflows.store.rows`), so its states, version, deadlines, consents, audit entries and
+outbox rows are exactly what the engine itself would have written (a contract test compares them
+row for row). Between two steps, and finally up to ``now``, the deadline sweep is replayed
+(:mod:`workflows.store.sweep_rule`) as if it had run every minute: reminders were sent on their
+day, deadlines past their due day were marked missed with their ``miss_deadline`` audit entry and
+their escalation notice. A sweep at ``now`` therefore has nothing to do; a sweep a day later finds
+a realistic daily batch.
 
 Fast by design: the rules run in Python, the rows go in with executemany inserts in chunks of
 :data:`CHUNK` cases, one transaction per chunk. Case ids come from the store's own allocator
@@ -28,7 +29,6 @@ are drawn from :class:`random.Random` seeded with ``rng_seed``.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import time as clock
 from collections import Counter
@@ -42,40 +42,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from notifications.policy import CaseView
-from states.advance import advance, open_case_decision
 from states.agreement import Agreement, load_agreement
-from states.deadlines import berlin_date
-from states.decision import (
-    CaseFacts,
-    CaseSnapshot,
-    Decision,
-    NotificationEvent,
-    OpenDeadline,
-    Process,
-    ProcessInstance,
-)
+from states.calendar import BERLIN
+from states.decision import NotificationEvent
 from states.errors import InputError
-from workflows.seeding.plans import BERLIN, PROFILES, SCENARIOS, CasePlan, Scenario, plans
+from workflows.seeding.plans import PROFILES, SCENARIOS, CasePlan, Scenario, plans
+from workflows.seeding.replay import ReplayedCase, replay
 from workflows.store import audit
 from workflows.store.cases import allocate_case_ids
 from workflows.store.db import write_session
 from workflows.store.models import CaseRow, ConsentRow, DeadlineRow, ProcessRow
 from workflows.store.outbox import OutboxRow, OutboxStatus, outbox_values
-from workflows.store.rows import (
-    OUTSTANDING,
-    CurrentRows,
-    DeadlineFacts,
-    NewEntry,
-    SweepStep,
-    Values,
-    apply_closing,
-    decision_rows,
-    matches,
-    miss_entry,
-    plan_escalation,
-    plan_reminder,
-    swept_until,
-)
+from workflows.store.rows import Values
+from workflows.store.sweep_rule import DeadlineFacts, SweepStep, plan_escalation, plan_reminder
 
 __all__ = [
     "PROFILES",
@@ -89,133 +68,7 @@ __all__ = [
 ]
 
 CHUNK = 5_000
-CASE_MANAGERS = 40  # seeded steps are signed "seed:fallmanagement-01" … "-40"
 OUTBOX_BATCH = 20_000  # rows per executemany of the outbox
-_FACT_FIELDS = frozenset(f.name for f in dataclasses.fields(CaseFacts))
-
-
-# --------------------------------------------------------------------------------------------------
-# Replaying the engine for one case (pure: rows as dicts, by the rule of workflows.store.rows)
-
-
-@dataclass
-class _Sim:
-    case: Values
-    facts: CaseFacts
-    processes: dict[str, Values] = field(default_factory=dict)  # latest instance each
-    instances: list[Values] = field(default_factory=list)
-    deadlines: list[Values] = field(default_factory=list)
-    consents: list[Values] = field(default_factory=list)
-    # (audit entry, its notices) and the sweep's reminders and escalations, in the order written
-    entries: list[tuple[NewEntry, tuple[NotificationEvent, ...]]] = field(default_factory=list)
-    sweep_notices: list[SweepStep] = field(default_factory=list)
-
-    def snapshot(self) -> CaseSnapshot:
-        return CaseSnapshot(
-            facts=self.facts,
-            processes={
-                Process(name): ProcessInstance(
-                    Process(name), p["state"], p["data"], p["instance_no"]
-                )
-                for name, p in self.processes.items()
-            },
-            deadlines=tuple(
-                OpenDeadline(d["rule"], d["anchor_date"], d["due"], Process(d["process"]))
-                for d in self.deadlines
-                if matches(d, OUTSTANDING)
-            ),
-        )
-
-
-def _sweep_until(sim: _Sim, t: datetime) -> None:
-    """What the every-minute sweep did to this case's open deadlines up to ``t``."""
-    reminders, escalations = swept_until(sim.deadlines, t)
-    for step in (*reminders, *escalations):
-        step.row.update(step.values)
-    sim.sweep_notices.extend(reminders)
-    for step in escalations:
-        d = step.row
-        sim.sweep_notices.append(step)
-        entry = miss_entry(
-            case_id=d["case_id"], process=d["process"], rule=d["rule"], norm=d["norm"],
-            due=d["due"], at=step.at,
-        )  # fmt: skip
-        sim.entries.append((entry, ()))
-
-
-def _apply(sim: _Sim, decision: Decision, at: datetime, by: str) -> None:
-    """As ``cases.apply_decision``, on the case's rows in memory (``now`` is ``at``: history)."""
-    current = CurrentRows(sim.case["version"], sim.processes)
-    changes = decision_rows(sim.facts.case_id, current, decision, at=at, by=by, now=at)
-    for row in changes.new_instances:
-        sim.instances.append(row)
-        sim.processes[row["process"]] = row
-    for change in changes.instance_changes:
-        sim.processes[change.process].update(change.values)
-    sim.case.update(changes.case)
-    if decision.facts_update:
-        _refresh_facts(sim)
-    for closing in changes.closings:
-        apply_closing(sim.deadlines, closing)
-    for new in changes.new_deadlines:
-        apply_closing(sim.deadlines, new.supersedes)
-        sim.deadlines.append(new.values)
-    if changes.consent is not None:
-        sim.consents.append(changes.consent)
-    sim.entries.append((changes.audit, changes.notices))
-
-
-def _refresh_facts(sim: _Sim) -> None:
-    """The rules' facts after a decision changed case columns (as ``cases.case_facts`` reads)."""
-    changed = {k: v for k, v in sim.case.items() if k in _FACT_FIELDS and k != "case_id"}
-    changed["parties"] = tuple(changed.get("parties") or ())
-    sim.facts = dataclasses.replace(sim.facts, **changed)
-
-
-def _new_case(plan: CasePlan, case_id: str) -> _Sim:
-    """The case row as ``service.open_case`` writes it, before its opening decision."""
-    person, opened, routed = plan.person, plan.opened_at, plan.routed
-    assert routed.carrier is not None
-    facts = CaseFacts(
-        case_id=case_id,
-        received_on=berlin_date(opened),
-        carrier=routed.carrier,
-        municipality=routed.town,
-        parties=tuple(routed.parties),
-        is_minor=routed.is_minor,
-        has_contact_email=plan.contact_email,
-    )
-    number = int(case_id.rsplit("-", 1)[1])
-    case: Values = {
-        "id": case_id, "status": "", "carrier": routed.carrier, "municipality": routed.town,
-        "received_on": facts.received_on, "parties": list(routed.parties),
-        "is_minor": routed.is_minor, "version": 1,
-        "contact_email": f"kontakt-{number}@example.org" if plan.contact_email else None,
-        "person_ref": None, "birth_date": person.birth_date,
-        "disabilities": ",".join(sorted(person.disabilities)), "benefit": person.benefit,
-        "school_finished": None, "data_transfer_objection": False,
-        "objection_notice_given_on": None, "decided_on": None,
-        "created_at": opened, "updated_at": opened,
-    }  # fmt: skip
-    return _Sim(case=case, facts=facts)
-
-
-def simulate(
-    plan: CasePlan, case_id: str, now: datetime, agreement: Agreement, rng: random.Random
-) -> _Sim:
-    """Replay ``plan`` for ``case_id`` through the rules; the case as of ``now``."""
-    by = f"seed:fallmanagement-{rng.randint(1, CASE_MANAGERS):02d}"
-    sim = _new_case(plan, case_id)
-    opened = plan.opened_at
-    _apply(sim, open_case_decision(sim.facts, opened, by, agreement), opened, by)
-    for trigger, at, params in plan.steps:
-        if trigger == "forward":  # § 14 Abs. 1 SGB IX: to the other carrier of the agreement
-            params = {"to": "kreis-unna" if plan.routed.carrier == "lwl" else "lwl"}
-        _sweep_until(sim, at)
-        _apply(sim, advance(sim.snapshot(), trigger, params, at, by, agreement), at, by)
-        sim.case["version"] += 1
-    _sweep_until(sim, now)
-    return sim
 
 
 # --------------------------------------------------------------------------------------------------
@@ -245,7 +98,7 @@ def _insert(session: Session, table: Any, rows: Sequence[Values]) -> None:
         session.execute(table.__table__.insert(), rows)
 
 
-def _insert_case_rows(session: Session, sims: list[_Sim]) -> None:
+def _insert_case_rows(session: Session, sims: list[ReplayedCase]) -> None:
     """Cases, process instances, consents and deadlines (ids reserved, for the sweep's keys)."""
     _insert(session, CaseRow, [s.case for s in sims])
     _insert(session, ProcessRow, [row for s in sims for row in s.instances])
@@ -281,7 +134,7 @@ def _sweep_outbox(step: SweepStep, view: CaseView, ag: Agreement) -> Iterator[Va
         yield from _sent([event], view, f"deadline:{d['id']}:{step.kind}", step.at, ag)
 
 
-def _case_outbox(sim: _Sim, audit_ids: Iterator[int], ag: Agreement) -> Iterator[Values]:
+def _case_outbox(sim: ReplayedCase, audit_ids: Iterator[int], ag: Agreement) -> Iterator[Values]:
     """One case's outbox rows: its entries' notices (source ``audit:<id>``), then the sweep's."""
     view = CaseView.of(sim.facts)
     for entry, notices in sim.entries:
@@ -292,7 +145,7 @@ def _case_outbox(sim: _Sim, audit_ids: Iterator[int], ag: Agreement) -> Iterator
         yield from _sweep_outbox(step, view, ag)
 
 
-def _write(session: Session, sims: list[_Sim], ag: Agreement) -> tuple[int, int]:
+def _write(session: Session, sims: list[ReplayedCase], ag: Agreement) -> tuple[int, int]:
     """Insert one chunk; returns (audit entries, outbox rows) written."""
     _insert_case_rows(session, sims)
     entries = [entry for s in sims for entry, _ in s.entries]
@@ -315,7 +168,7 @@ class _Tally:
     by_status: Counter[str] = field(default_factory=Counter)
     by_town: Counter[str] = field(default_factory=Counter)
 
-    def add(self, ids: list[str], sims: list[_Sim], n_audit: int, n_outbox: int) -> None:
+    def add(self, ids: list[str], sims: list[ReplayedCase], n_audit: int, n_outbox: int) -> None:
         self.ids.extend(ids)
         self.totals.update(audit_entries=n_audit, outbox=n_outbox)
         for s in sims:
@@ -364,7 +217,7 @@ def seed_plans(
         chunk = case_plans[start : start + CHUNK]
         chunk_ids = _allocate(engine, chunk)
         sims = [
-            simulate(p, cid, now, agreement, rng) for p, cid in zip(chunk, chunk_ids, strict=True)
+            replay(p, cid, now, agreement, rng) for p, cid in zip(chunk, chunk_ids, strict=True)
         ]
         with write_session(engine) as session:
             n_audit, n_outbox = _write(session, sims, agreement)

@@ -1,8 +1,9 @@
-"""The one rule for writing a step, as plain values: which rows a decision or a sweep changes.
+"""The one rule for writing a step, as plain values: which rows a decision changes.
 
 Pure: no database, no session, not even SQLAlchemy (a test checks it). Two users follow it:
-``workflows.store.cases.apply_decision`` and ``workflows.sweep`` execute the changes with SQL,
-``workflows.seeding.seed`` applies them to its in-memory rows and batch-inserts those.
+``workflows.store.cases.apply_decision`` executes the changes with SQL, ``workflows.seeding``
+applies them to its in-memory rows and batch-inserts those. The deadline sweep's rule, built on
+the same conditions, is :mod:`workflows.store.sweep_rule`.
 
 - :func:`decision_rows` turns one :class:`~states.decision.Decision` into :class:`RowChanges`:
   process instances inserted or changed, case columns, deadline closings, new deadlines (each
@@ -11,10 +12,6 @@ Pure: no database, no session, not even SQLAlchemy (a test checks it). Two users
 - Which deadline rows a statement touches is stated once, as :class:`Condition` tuples that read
   like a WHERE clause: the store turns them into SQL (``workflows.store.cases.where``), the seed
   and the tests evaluate them here (:func:`matches`), with SQL's NULL semantics.
-- The sweep's rule: a deadline is due for its reminder (:func:`reminder_due`) or past due
-  (:func:`past_due`); the columns a reminder or an escalation sets; the ``miss_deadline`` audit
-  entry (:func:`miss_entry`); the notices (:func:`plan_reminder`, :func:`plan_escalation`); and
-  :func:`swept_until`, what a sweep running every minute did up to a moment (for the seed).
 """
 
 from __future__ import annotations
@@ -22,13 +19,10 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time, timedelta
-from functools import cache, lru_cache
+from datetime import date, datetime
+from functools import cache
 from typing import Any, Literal
 
-from states.agreement import Agreement
-from states.calendar import BERLIN
-from states.deadlines import berlin_date
 from states.decision import (
     DeadlineClosure,
     DeadlineSpec,
@@ -61,8 +55,6 @@ FACT_COLUMNS: Mapping[str, str] = {
 }
 DATE_FACTS = frozenset({"received_on", "decided_on", "objection_notice_given_on"})
 SUPERSEDED = "neu berechnet"
-SWEEP_ACTOR = "system:sweep"
-MISS_TRIGGER = "miss_deadline"
 OPEN = DeadlineStatus.OPEN.value
 MISSED = DeadlineStatus.MISSED.value
 
@@ -364,155 +356,3 @@ def decision_rows(
         audit=_audit(case_id, decision, at, by),
         notices=tuple(decision.notifications),
     )
-
-
-# --------------------------------------------------------------------------------------------------
-# The sweep's rule
-
-
-@lru_cache(maxsize=4096)
-def reminder_due(today: date) -> tuple[Condition, ...]:
-    """Open, not yet reminded deadlines whose reminder day has come (ix_deadlines_reminder).
-    Deadlines also past due are escalated first in the same sweep, so they get no reminder."""
-    return (
-        Condition("status", "=", OPEN),
-        Condition("reminder_sent_at", "is null"),
-        Condition("remind_on", "<=", today),
-    )
-
-
-@lru_cache(maxsize=4096)
-def past_due(today: date) -> tuple[Condition, ...]:
-    """Open deadlines past their due day (ix_deadlines_due): ``states.deadlines.is_overdue``, a
-    period ends at 24:00 Berlin time of its due day."""
-    return (
-        Condition("status", "=", OPEN),
-        Condition("closed_at", "is null"),
-        Condition("due", "<", today),
-    )
-
-
-#: What the sweep's conditional UPDATEs re-check, so each deadline is won at most once.
-ESCALATION_CLAIM: tuple[Condition, ...] = (Condition("status", "=", OPEN),)
-REMINDER_CLAIM: tuple[Condition, ...] = (
-    Condition("status", "=", OPEN),
-    Condition("reminder_sent_at", "is null"),
-)
-
-
-def reminder_values(now: datetime) -> Values:
-    return {"reminder_sent_at": now}
-
-
-def escalation_values(now: datetime) -> Values:
-    return {"status": MISSED, "escalated_at": now}
-
-
-def start_of(day: date) -> datetime:
-    """00:00 Europe/Berlin of ``day``: the first sweep that sees the day as "today"."""
-    return datetime.combine(day, time(0, 0), BERLIN)
-
-
-@dataclass(frozen=True)
-class DeadlineFacts:
-    """The plain values of a deadline row the sweep decides on."""
-
-    id: int
-    case_id: str
-    rule: str
-    norm: str
-    process: str
-    due: date
-    responsible_party: str
-
-
-def miss_entry(
-    *, case_id: str, process: str, rule: str, norm: str, due: date, at: datetime
-) -> NewEntry:
-    """The audit entry of a deadline the sweep marks missed at ``at``."""
-    return NewEntry(
-        case_id=case_id,
-        trigger=MISS_TRIGGER,
-        process=process,
-        from_state=OPEN,
-        to_state=MISSED,
-        at=at,
-        by=SWEEP_ACTOR,
-        params={"rule": rule, "norm": norm, "due": due.isoformat()},
-    )
-
-
-def _context(agreement: Agreement, d: DeadlineFacts, today: date) -> dict[str, Any]:
-    rule = agreement.rules.get(d.rule)
-    return {
-        "rule": d.rule,
-        "norm": d.norm,
-        "due": d.due.isoformat(),
-        "title": rule.title if rule else d.rule,
-        "responsible_party": d.responsible_party,
-        "days_overdue": max((today - d.due).days, 0),
-    }
-
-
-def plan_escalation(agreement: Agreement, d: DeadlineFacts, today: date) -> NotificationEvent:
-    """The escalation notice of a missed deadline (the rule's ``overdue_event``)."""
-    rule = agreement.rules.get(d.rule)
-    event = rule.overdue_event if rule else "deadline_missed"
-    return NotificationEvent(event, Process(d.process), _context(agreement, d, today))
-
-
-def plan_reminder(agreement: Agreement, d: DeadlineFacts, today: date) -> NotificationEvent | None:
-    """The reminder notice (the rule's ``reminder_event``), or None for a rule without one."""
-    rule = agreement.rules.get(d.rule)
-    if rule is None or rule.reminder_event is None:
-        return None
-    return NotificationEvent(rule.reminder_event, Process(d.process), _context(agreement, d, today))
-
-
-@dataclass(frozen=True)
-class SweepStep:
-    """One deadline a sweep took at ``at`` (its Berlin date ``today``): its reminder or its
-    escalation, and the column values that sets."""
-
-    kind: Literal["reminder", "escalation"]
-    row: Values
-    at: datetime
-    today: date
-
-    @property
-    def values(self) -> Values:
-        return reminder_values(self.at) if self.kind == "reminder" else escalation_values(self.at)
-
-
-def _reminder_step(row: Values, until: datetime) -> SweepStep | None:
-    day = row["remind_on"]
-    if day is None or start_of(day) > until:
-        return None
-    # The first sweep of its reminder day finds it, unless it escalates it first (already overdue).
-    if not matches(row, reminder_due(day)) or matches(row, past_due(day)):
-        return None
-    return SweepStep("reminder", row, start_of(day), day)
-
-
-def _escalation_step(row: Values, overdue: Sequence[Condition]) -> SweepStep | None:
-    if not matches(row, overdue):
-        return None
-    day = row["due"] + timedelta(days=1)  # the first day is_overdue holds
-    return SweepStep("escalation", row, start_of(day), day)
-
-
-def swept_until(rows: Sequence[Values], until: datetime) -> tuple[list[SweepStep], list[SweepStep]]:
-    """What a sweep running every minute up to ``until`` did to these deadline rows, given as
-    they were after the last such replay: (reminders in row order, escalations in time order).
-    The rows are not changed; apply each step's :attr:`SweepStep.values`."""
-    reminders, escalations = [], []
-    overdue = past_due(berlin_date(until))
-    for row in rows:
-        if row["status"] != OPEN:  # fast path: the only rows either rule can take
-            continue
-        if (reminder := _reminder_step(row, until)) is not None:
-            reminders.append(reminder)
-        if (escalation := _escalation_step(row, overdue)) is not None:
-            escalations.append(escalation)
-    escalations.sort(key=lambda step: step.at)
-    return reminders, escalations

@@ -43,7 +43,7 @@ from workflows.seeding.plans import CasePlan
 from workflows.seeding.seed import seed_plans
 from workflows.store import audit
 from workflows.store.db import dispose_engines, get_engine, migrate, read_session
-from workflows.store.rows import SWEEP_ACTOR, start_of
+from workflows.store.sweep_rule import SWEEP_ACTOR, start_of
 from workflows.sweep import run_sweep
 
 NOW = berlin("2026-04-20T08:00")

@@ -1,5 +1,6 @@
 """The store stays below the shell: importing it loads neither Prefect nor the command line, and
-its rule for writing a step (``workflows.store.rows``) not even the database library."""
+its rules for writing a step (``rows``, ``sweep_rule``, ``json_values``) not even the database
+library."""
 
 from __future__ import annotations
 
@@ -50,11 +51,16 @@ def test_importing_every_store_module_loads_neither_prefect_nor_typer():
         "workflows.store.models",
         "workflows.store.outbox",
         "workflows.store.rows",
+        "workflows.store.sweep_rule",
     } <= set(report["imported"])
     assert _leaked(report, SHELL) == []
 
 
 def test_the_rule_for_writing_a_step_loads_no_database_library_either():
-    for module in ("workflows.store.rows", "workflows.store.json_values"):
+    for module in (
+        "workflows.store.rows",
+        "workflows.store.sweep_rule",
+        "workflows.store.json_values",
+    ):
         report = _import_in_a_fresh_interpreter(module)
         assert _leaked(report, SHELL + DATABASE) == [], module

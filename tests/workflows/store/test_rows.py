@@ -1,4 +1,4 @@
-"""The one rule for writing a step (workflows.store.rows): pure, and the SQL follows it.
+"""The one rule for writing a step (workflows.store.rows, .sweep_rule): pure; the SQL follows it.
 
 The sweep's queries and the store's deadline closings are derived from the rule's conditions
 (``cases.where``); these tests run both on the same rows, on SQLite and PostgreSQL, and demand
@@ -29,10 +29,8 @@ from workflows.store import cases
 from workflows.store.db import get_engine, read_session, write_session
 from workflows.store.models import CaseRow, DeadlineRow
 from workflows.store.rows import (
-    ESCALATION_CLAIM,
     MISSED_OUTSTANDING,
     OUTSTANDING,
-    REMINDER_CLAIM,
     SUPERSEDED,
     CurrentRows,
     DeadlineClosing,
@@ -40,6 +38,10 @@ from workflows.store.rows import (
     apply_closing,
     decision_rows,
     matches,
+)
+from workflows.store.sweep_rule import (
+    ESCALATION_CLAIM,
+    REMINDER_CLAIM,
     past_due,
     reminder_due,
     start_of,
