@@ -135,6 +135,9 @@ class WriteTimer:
 class Database:
     """A fresh database of one backend (or a copy of one); ``close`` removes it."""
 
+    url: str
+    name: str  # PostgreSQL only
+
     def __init__(self, backend: str, *, copy_of: Database | None = None) -> None:
         self.backend = backend
         if backend == "sqlite":
