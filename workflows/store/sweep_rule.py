@@ -147,12 +147,12 @@ class SweepStep:
 
 def _reminder_step(row: Values, until: datetime) -> SweepStep | None:
     day = row["remind_on"]
-    if day is None or start_of(day) > until:
+    if day is None or (at := start_of(day)) > until:
         return None
     # The first sweep of its reminder day finds it, unless it escalates it first (already overdue).
     if not matches(row, reminder_due(day)) or matches(row, past_due(day)):
         return None
-    return SweepStep("reminder", row, start_of(day), day)
+    return SweepStep("reminder", row, at, day)
 
 
 def _escalation_step(row: Values, overdue: Sequence[Condition]) -> SweepStep | None:
