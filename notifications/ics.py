@@ -9,19 +9,16 @@ names only the pseudonymous case reference: never a name, never health data.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 
-BERLIN = ZoneInfo("Europe/Berlin")
+from notifications.events import Method
+from states.calendar import BERLIN
+
+__all__ = ["DEFAULT_DURATION", "PRODID", "Method", "conference_ics"]
+
 DEFAULT_DURATION = timedelta(hours=2)
 PRODID = "-//gpv//Gesamtplanverfahren LWL - Kreis Unna//DE"
-
-
-class Method(StrEnum):
-    REQUEST = "REQUEST"
-    CANCEL = "CANCEL"
 
 
 def _berlin_timezone() -> Timezone:

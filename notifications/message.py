@@ -9,6 +9,7 @@ them, ``email.policy.SMTP`` itself refuses any header value with CR or LF.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -16,7 +17,6 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from notifications.rendering import RenderedMessage
 from states.errors import InputError
 
 # Deliberately strict: ASCII local part and domain, no quotes, no whitespace, no control characters.
@@ -28,6 +28,25 @@ _ADDRESS_RE = re.compile(
 
 class InvalidAddressError(InputError):
     """An e-mail address that is malformed or could smuggle a header."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "text/calendar"
+    data: bytes
+    params: Mapping[str, str]  # e.g. {"method": "REQUEST"}
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A rendered notice (:func:`notifications.rendering.render`): what :func:`build_email`
+    turns into an e-mail and a letter prints."""
+
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,9 @@
-"""Who is told what: the notification policy as a table, and the recipient resolution.
+"""Who is told what: the recipients of an event, resolved for one case.
 
-``POLICY`` maps an event (``states.decision.NotificationEvent.event``) to the recipient roles and
-the template each role gets. Which party a role means is decided from the cooperation agreement and
-the case (:class:`CaseView`), never from code paths per event. The table is checked when this
-module is imported (:func:`validate_policy`): a typo in a role or a missing person template
-fails at import.
+The table of events (who gets which template) is :data:`notifications.events.EVENTS`; ``POLICY``
+is its view by event name. Which party a role means is decided here, once per role
+(:data:`PARTIES_OF`), from the cooperation agreement and the case (:class:`CaseView`), never from
+code paths per event.
 
 Data minimisation starts here: :class:`CaseView` carries only the non-health fields of a case.
 Nothing in this package ever sees a birth date, a disability, a benefit or a diagnosis.
@@ -12,45 +11,28 @@ Nothing in this package ever sees a birth date, a disability, a benefit or a dia
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Protocol
 
+from notifications.events import ESCALATIONS, POLICY, Role, Rule, template_ids
 from states.errors import InputError
+
+__all__ = [
+    "ESCALATIONS",
+    "PERSON",
+    "POLICY",
+    "AgreementLike",
+    "CaseView",
+    "Recipient",
+    "Role",
+    "Rule",
+    "resolve",
+    "template_ids",
+]
 
 #: The party id used for the person (or their legal guardian); their address is on the case.
 PERSON = "person"
-
-
-class Role(StrEnum):
-    """A recipient role; :func:`resolve` turns it into party ids."""
-
-    CARRIER = "carrier"  # the case manager at the case's carrier
-    SPDI = "spdi"  # the SPDI (party of kind health_service)
-    PERSON = "person"  # the person or their legal guardian
-    YOUTH_OFFICE = "youth_office"  # youth office of the person's town; minors only
-    HOUSING = "housing"  # the Kreis contact for housing-structure support
-    SUPERVISOR = "supervisor"  # supervisor of the carrier
-    RESPONSIBLE_SUPERVISOR = "responsible_supervisor"  # supervisor of the party that must act
-    RECEIVING_CARRIER = "receiving_carrier"  # context["to"] of case_forwarded (§ 14 Abs. 1 SGB IX)
-    RESPONSIBLE = "responsible"  # context["responsible_party"] of reminders and escalations
-    PARTICIPANTS = "participants"  # conference: person, carrier, the case's involved parties
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One line of the policy: ``role`` gets ``template``.
-
-    ``person_template`` is the plain-language variant used when the role resolves to the person
-    (required for roles that can). ``fallback`` is the role used when a context-dependent role
-    (responsible, receiving_carrier) finds no party in the context, so that no notice is lost.
-    """
-
-    role: Role
-    template: str
-    person_template: str | None = None
-    fallback: Role | None = None
 
 
 @dataclass(frozen=True)
@@ -113,143 +95,76 @@ class AgreementLike(Protocol):
     def housing_party(self) -> str: ...
 
 
-# Escalations: the party that must act, the carrier that waits, and the supervisors.
-ESCALATIONS: frozenset[str] = frozenset({"statement_overdue", "housing_overdue", "deadline_missed"})
-
-R = Role
-POLICY: Mapping[str, tuple[Rule, ...]] = {
-    # SPDI specialist statement (§ 17 SGB IX, agreement)
-    "statement_requested": (Rule(R.SPDI, "statement_requested"),),
-    "statement_reminder": (Rule(R.RESPONSIBLE, "statement_reminder", fallback=R.SPDI),),
-    "statement_overdue": (
-        Rule(R.RESPONSIBLE, "statement_overdue", fallback=R.SPDI),
-        Rule(R.CARRIER, "statement_overdue_carrier"),
-        Rule(R.SUPERVISOR, "statement_overdue_supervisor"),
-        Rule(R.RESPONSIBLE_SUPERVISOR, "statement_overdue_supervisor", fallback=R.SUPERVISOR),
-    ),
-    "statement_delivered": (Rule(R.CARRIER, "statement_delivered"),),
-    "statement_declined": (Rule(R.CARRIER, "statement_declined"),),
-    "statement_cancelled": (Rule(R.SPDI, "statement_cancelled"),),
-    # Consent (§ 119 Abs. 1, § 117 Abs. 3-5 SGB IX)
-    "consent_requested": (
-        Rule(R.PERSON, "consent_requested_person"),
-        Rule(R.YOUTH_OFFICE, "consent_requested_youth_office"),
-    ),
-    # Gesamtplankonferenz (§ 119 SGB IX): the person first, so they get the plain-language text
-    "conference_invitation": (
-        Rule(R.PERSON, "conference_invitation_person"),
-        Rule(R.PARTICIPANTS, "conference_invitation", "conference_invitation_person"),
-        Rule(R.YOUTH_OFFICE, "conference_invitation"),
-    ),
-    "conference_rescheduled": (
-        Rule(R.PERSON, "conference_rescheduled_person"),
-        Rule(R.PARTICIPANTS, "conference_rescheduled", "conference_rescheduled_person"),
-        Rule(R.YOUTH_OFFICE, "conference_rescheduled"),
-    ),
-    "conference_cancelled": (
-        Rule(R.PERSON, "conference_cancelled_person"),
-        Rule(R.PARTICIPANTS, "conference_cancelled", "conference_cancelled_person"),
-        Rule(R.YOUTH_OFFICE, "conference_cancelled"),
-    ),
-    # Housing-structure support (agreement)
-    "housing_requested": (Rule(R.HOUSING, "housing_requested"),),
-    "housing_reminder": (Rule(R.RESPONSIBLE, "housing_reminder", fallback=R.HOUSING),),
-    "housing_overdue": (
-        Rule(R.RESPONSIBLE, "housing_overdue", fallback=R.HOUSING),
-        Rule(R.CARRIER, "housing_overdue_carrier"),
-        Rule(R.SUPERVISOR, "housing_overdue_supervisor"),
-        Rule(R.RESPONSIBLE_SUPERVISOR, "housing_overdue_supervisor", fallback=R.SUPERVISOR),
-    ),
-    # Responsibility (§ 14 Abs. 1 SGB IX): the person and the receiving carrier
-    "case_forwarded": (
-        Rule(R.PERSON, "case_forwarded_person"),
-        Rule(R.RECEIVING_CARRIER, "case_forwarded"),
-        Rule(R.YOUTH_OFFICE, "case_forwarded_youth_office"),
-    ),
-    # Decision and review (§ 120 Abs. 2, § 121 Abs. 2 SGB IX)
-    "decision_issued": (
-        Rule(R.PERSON, "decision_issued_person"),
-        Rule(R.YOUTH_OFFICE, "decision_issued_youth_office"),
-    ),
-    "review_due": (
-        Rule(R.RESPONSIBLE, "review_due", fallback=R.CARRIER),
-        Rule(R.PERSON, "review_due_person"),
-    ),
-    # Reminders of the carrier's own deadlines (§ 14 SGB IX)
-    "jurisdiction_reminder": (Rule(R.RESPONSIBLE, "jurisdiction_reminder", fallback=R.CARRIER),),
-    "decision_reminder": (Rule(R.RESPONSIBLE, "decision_reminder", fallback=R.CARRIER),),
-    # Any other missed deadline: escalation
-    "deadline_missed": (
-        Rule(R.RESPONSIBLE, "deadline_missed", fallback=R.CARRIER),
-        Rule(R.SUPERVISOR, "deadline_missed_supervisor"),
-        Rule(R.RESPONSIBLE_SUPERVISOR, "deadline_missed_supervisor", fallback=R.SUPERVISOR),
-    ),
-    # A message finally failed: the carrier's supervisor must reach the party another way
-    "delivery_failed": (Rule(R.SUPERVISOR, "delivery_failed_supervisor"),),
-}
-del R
-
-# Roles whose resolution can yield the person.
-_PERSON_ROLES = frozenset({Role.PERSON, Role.PARTICIPANTS})
+def _carrier(case: CaseView, context: Mapping[str, Any], agreement: AgreementLike) -> list[str]:
+    return [case.carrier]
 
 
-def validate_policy(policy: Mapping[str, tuple[Rule, ...]]) -> None:
-    """Refuse a policy table with an empty event, a role that can reach the person without a
-    plain-language template, or an escalation that does not reach a supervisor."""
-    for event, rules in policy.items():
-        if not rules:
-            raise ValueError(f"policy: event {event!r} has no recipients")
-        for rule in rules:
-            Role(rule.role)
-            if rule.role is Role.PERSON and not rule.template.endswith("_person"):
-                raise ValueError(f"policy: {event}: the person's template must end in _person")
-            if rule.role is Role.PARTICIPANTS and not rule.person_template:
-                raise ValueError(f"policy: {event}: participants need a person_template")
-        if event in ESCALATIONS and not any(r.role is Role.SUPERVISOR for r in rules):
-            raise ValueError(f"policy: escalation {event!r} must reach the supervisor")
+def _person(case: CaseView, context: Mapping[str, Any], agreement: AgreementLike) -> list[str]:
+    return [PERSON]
 
 
-def template_ids(policy: Mapping[str, tuple[Rule, ...]] | None = None) -> list[str]:
-    """Every template id the policy uses, sorted (the golden tests render each one)."""
-    ids: set[str] = set()
-    for rules in (policy or POLICY).values():
-        for rule in rules:
-            ids.add(rule.template)
-            if rule.person_template:
-                ids.add(rule.person_template)
-    return sorted(ids)
+def _spdi(case: CaseView, context: Mapping[str, Any], agreement: AgreementLike) -> list[str]:
+    return [pid for pid, p in agreement.parties.items() if p.kind == "health_service"]
 
 
-def _parties_of(
-    role: Role, case: CaseView, context: Mapping[str, Any], agreement: AgreementLike
+def _youth_office(
+    case: CaseView, context: Mapping[str, Any], agreement: AgreementLike
 ) -> list[str]:
-    """The party ids one role means for this case; empty when the role does not apply."""
-    if role is Role.CARRIER:
-        return [case.carrier]
-    if role is Role.PERSON:
-        return [PERSON]
-    if role is Role.SPDI:
-        return [pid for pid, p in agreement.parties.items() if p.kind == "health_service"]
-    if role is Role.YOUTH_OFFICE:
-        town = agreement.towns.get(case.municipality)
-        office = getattr(town, "youth_office", None) if town is not None else None
-        return [office] if case.is_minor and office else []
-    if role is Role.HOUSING:
-        return [agreement.housing_party()]
-    if role is Role.SUPERVISOR:
-        return [agreement.supervisor_of(case.carrier)]
-    if role is Role.RESPONSIBLE:
-        party = context.get("responsible_party")
-        return [str(party)] if party else []
-    if role is Role.RESPONSIBLE_SUPERVISOR:
-        party = context.get("responsible_party")
-        return [agreement.supervisor_of(str(party))] if party and party != PERSON else []
-    if role is Role.RECEIVING_CARRIER:
-        party = context.get("to")
-        return [str(party)] if party else []
-    if role is Role.PARTICIPANTS:
-        return [PERSON, case.carrier, *case.parties]
-    raise AssertionError(role)  # pragma: no cover - Role is closed
+    town = agreement.towns.get(case.municipality)
+    office = getattr(town, "youth_office", None) if town is not None else None
+    return [office] if case.is_minor and office else []
+
+
+def _housing(case: CaseView, context: Mapping[str, Any], agreement: AgreementLike) -> list[str]:
+    return [agreement.housing_party()]
+
+
+def _supervisor(case: CaseView, context: Mapping[str, Any], agreement: AgreementLike) -> list[str]:
+    return [agreement.supervisor_of(case.carrier)]
+
+
+def _responsible(case: CaseView, context: Mapping[str, Any], agreement: AgreementLike) -> list[str]:
+    party = context.get("responsible_party")
+    return [str(party)] if party else []
+
+
+def _responsible_supervisor(
+    case: CaseView, context: Mapping[str, Any], agreement: AgreementLike
+) -> list[str]:
+    party = context.get("responsible_party")
+    return [agreement.supervisor_of(str(party))] if party and party != PERSON else []
+
+
+def _receiving_carrier(
+    case: CaseView, context: Mapping[str, Any], agreement: AgreementLike
+) -> list[str]:
+    party = context.get("to")
+    return [str(party)] if party else []
+
+
+def _participants(
+    case: CaseView, context: Mapping[str, Any], agreement: AgreementLike
+) -> list[str]:
+    return [PERSON, case.carrier, *case.parties]
+
+
+_Resolver = Callable[[CaseView, Mapping[str, Any], AgreementLike], list[str]]
+
+#: The party ids one role means for a case; an empty list when the role does not apply.
+PARTIES_OF: Mapping[Role, _Resolver] = {
+    Role.CARRIER: _carrier,
+    Role.PERSON: _person,
+    Role.SPDI: _spdi,
+    Role.YOUTH_OFFICE: _youth_office,
+    Role.HOUSING: _housing,
+    Role.SUPERVISOR: _supervisor,
+    Role.RESPONSIBLE: _responsible,
+    Role.RESPONSIBLE_SUPERVISOR: _responsible_supervisor,
+    Role.RECEIVING_CARRIER: _receiving_carrier,
+    Role.PARTICIPANTS: _participants,
+}
+if set(PARTIES_OF) != set(Role):  # pragma: no cover - checked at import
+    raise AssertionError(f"policy: no resolver for {set(Role) - set(PARTIES_OF)}")
 
 
 def resolve(
@@ -257,8 +172,6 @@ def resolve(
     case: CaseView,
     context: Mapping[str, Any],
     agreement: AgreementLike,
-    *,
-    policy: Mapping[str, tuple[Rule, ...]] | None = None,
 ) -> list[Recipient]:
     """The recipients of ``event`` for ``case``, in table order, each party once.
 
@@ -266,21 +179,20 @@ def resolve(
     the person first where they get a plain-language text). Unknown party ids (not in the agreement)
     are refused, so a typo in a context value cannot route a message to nowhere.
     """
-    table = policy or POLICY
     try:
-        rules = table[event]
+        rules = POLICY[event]
     except KeyError:
         raise InputError(
-            f"Unbekanntes Benachrichtigungsereignis {event!r}; bekannt sind: {', '.join(table)}."
+            f"Unbekanntes Benachrichtigungsereignis {event!r}; bekannt sind: {', '.join(POLICY)}."
         ) from None
     seen: set[str] = set()
     out: list[Recipient] = []
     for rule in rules:
-        parties = _parties_of(rule.role, case, context, agreement)
+        parties = PARTIES_OF[rule.role](case, context, agreement)
         role = rule.role
         if not parties and rule.fallback is not None:
             role = rule.fallback
-            parties = _parties_of(role, case, context, agreement)
+            parties = PARTIES_OF[role](case, context, agreement)
         for party in parties:
             if party in seen:
                 continue
@@ -295,11 +207,3 @@ def resolve(
                 template = rule.person_template
             out.append(Recipient(role=str(rule.role), party=party, template_id=template))
     return out
-
-
-def events() -> Iterable[str]:
-    """The events the policy knows, in table order."""
-    return iter(POLICY)
-
-
-validate_policy(POLICY)

@@ -13,24 +13,42 @@ free text of a statement.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from notifications.ics import DEFAULT_DURATION, Method, conference_ics
+from notifications.events import (
+    CONFERENCE_EVENTS,
+    EVENT_RULES,
+    EVENT_TITLES,
+    TEMPLATE_DIR,
+    Method,
+    subjects,
+)
+from notifications.ics import DEFAULT_DURATION, conference_ics
+from notifications.message import Attachment, RenderedMessage, one_line
 from notifications.policy import PERSON, AgreementLike, CaseView, Recipient
+from states.calendar import BERLIN, WEEKDAY_NAMES
 
-TEMPLATE_DIR = Path(__file__).with_name("templates")
-BERLIN = ZoneInfo("Europe/Berlin")
+__all__ = [
+    "TEMPLATE_DIR",
+    "Attachment",
+    "RenderedMessage",
+    "as_date",
+    "as_datetime",
+    "de_date",
+    "de_date_short",
+    "de_datetime",
+    "environment",
+    "render",
+    "render_template",
+    "subjects",
+    "template_variables",
+]
 
-_WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 _MONTHS = (
     "Januar",
     "Februar",
@@ -45,67 +63,6 @@ _MONTHS = (
     "November",
     "Dezember",
 )
-
-#: A short German name per event (subjects of alerts, the outbox listing).
-EVENT_TITLES: Mapping[str, str] = {
-    "statement_requested": "Fachärztliche Stellungnahme angefragt",
-    "statement_reminder": "Erinnerung: fachärztliche Stellungnahme",
-    "statement_overdue": "Fachärztliche Stellungnahme überfällig",
-    "statement_delivered": "Fachärztliche Stellungnahme eingegangen",
-    "statement_declined": "Fachärztliche Stellungnahme abgelehnt",
-    "statement_cancelled": "Anfrage fachärztliche Stellungnahme zurückgezogen",
-    "consent_requested": "Einwilligung zur Gesamtplankonferenz erbeten",
-    "conference_invitation": "Einladung zur Gesamtplankonferenz",
-    "conference_rescheduled": "Gesamtplankonferenz verlegt",
-    "conference_cancelled": "Gesamtplankonferenz abgesagt",
-    "housing_requested": "Unterstützung bei der Wohnungssuche angefragt",
-    "housing_reminder": "Erinnerung: Unterstützung bei der Wohnungssuche",
-    "housing_overdue": "Unterstützung bei der Wohnungssuche überfällig",
-    "case_forwarded": "Antrag weitergeleitet",
-    "decision_issued": "Entscheidung über den Antrag",
-    "review_due": "Überprüfung des Gesamtplans steht an",
-    "jurisdiction_reminder": "Erinnerung: Zuständigkeit klären",
-    "decision_reminder": "Erinnerung: über den Antrag entscheiden",
-    "deadline_missed": "Frist versäumt",
-    "delivery_failed": "Nachricht nicht zustellbar",
-}
-
-#: The agreement's deadline rule an event is about, when its context does not name one.
-EVENT_RULES: Mapping[str, str] = {
-    "statement_requested": "statement",
-    "statement_reminder": "statement",
-    "statement_overdue": "statement",
-    "statement_delivered": "decision",
-    "housing_requested": "housing_ack",
-    "housing_reminder": "housing_ack",
-    "housing_overdue": "housing_ack",
-    "jurisdiction_reminder": "jurisdiction",
-    "decision_reminder": "decision",
-    "review_due": "review",
-    "decision_issued": "review",
-}
-
-CONFERENCE_EVENTS: Mapping[str, Method] = {
-    "conference_invitation": Method.REQUEST,
-    "conference_rescheduled": Method.REQUEST,
-    "conference_cancelled": Method.CANCEL,
-}
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str  # "text/calendar"
-    data: bytes
-    params: Mapping[str, str]  # e.g. {"method": "REQUEST"}
-
-
-@dataclass(frozen=True)
-class RenderedMessage:
-    subject: str
-    text: str
-    html: str
-    attachments: tuple[Attachment, ...] = ()
 
 
 def as_date(value: Any) -> date | None:
@@ -136,7 +93,7 @@ def de_date(value: Any) -> str:
     day = as_date(value)
     if day is None:
         return ""
-    return f"{_WEEKDAYS[day.weekday()]}, {day.day}. {_MONTHS[day.month - 1]} {day.year}"
+    return f"{WEEKDAY_NAMES[day.weekday()]}, {day.day}. {_MONTHS[day.month - 1]} {day.year}"
 
 
 def de_date_short(value: Any) -> str:
@@ -173,14 +130,6 @@ def environment() -> Environment:
     return env
 
 
-@lru_cache(maxsize=1)
-def subjects() -> Mapping[str, str]:
-    """Subject templates by template id (``templates/subjects.toml``)."""
-    with (TEMPLATE_DIR / "subjects.toml").open("rb") as fh:
-        data = tomllib.load(fh)
-    return dict(data["subjects"])
-
-
 @lru_cache(maxsize=256)
 def _subject_template(template_id: str) -> Any:
     return environment().from_string(subjects()[template_id])
@@ -203,6 +152,48 @@ def _rule(agreement: Any, event: str, context: Mapping[str, Any]) -> Any:
     return rules.get(rule_id)
 
 
+def _deadline_variables(
+    event: str, context: Mapping[str, Any], agreement: AgreementLike
+) -> dict[str, Any]:
+    """What the letter says about the deadline: its title, norm and due date."""
+    rule = _rule(agreement, event, context)
+    due = context.get("due") or context.get("review_due") or context.get("decision_due")
+    return {
+        "title": context.get("title") or (rule.title if rule is not None else None),
+        "norm": context.get("norm") or (rule.norm if rule is not None else None),
+        "due": de_date(due) if due else None,
+        "due_short": de_date_short(due) if due else None,
+        "responsible_name": _party_name(agreement, context.get("responsible_party")),
+        "to_name": context.get("to_name") or _party_name(agreement, context.get("to")),
+    }
+
+
+def _conference_variables(context: Mapping[str, Any], has_calendar: bool) -> dict[str, Any]:
+    """When and where the Gesamtplankonferenz is held."""
+    scheduled_at = context.get("scheduled_at")
+    return {
+        "when": de_datetime(scheduled_at) if scheduled_at else None,
+        "when_short": de_date_short(scheduled_at) if scheduled_at else None,
+        "location": context.get("location"),
+        "sequence": context.get("sequence"),
+        "has_calendar": has_calendar,
+    }
+
+
+def _failure_variables(context: Mapping[str, Any], agreement: AgreementLike) -> dict[str, Any]:
+    """Which message failed (``delivery_failed`` only)."""
+    failed = context.get("failed") or {}
+    return {
+        "failed_event_title": EVENT_TITLES.get(failed.get("event", ""), failed.get("event")),
+        "failed_party_name": _party_name(agreement, failed.get("party")),
+        "failed_channel": {"email": "E-Mail", "letter": "Brief"}.get(failed.get("channel") or ""),
+        "failed_attempts": failed.get("attempts"),
+        "failed_error": (str(failed.get("error") or "")[:300]) or None,
+        "failed_outbox_id": failed.get("outbox_id"),
+        "failed_unconfirmed": bool(failed.get("unconfirmed")),
+    }
+
+
 def template_variables(
     recipient: Recipient,
     event: str,
@@ -215,50 +206,20 @@ def template_variables(
     has_calendar: bool = False,
 ) -> dict[str, Any]:
     """Every variable a template may use; values not applying to the event are None."""
-    rule = _rule(agreement, event, context)
-    due = context.get("due") or context.get("review_due") or context.get("decision_due")
-    norm = context.get("norm") or (rule.norm if rule is not None else None)
-    title = context.get("title") or (rule.title if rule is not None else None)
-    failed = context.get("failed") or {}
-    carrier_name = _party_name(agreement, case.carrier) or case.carrier
     return {
         "event": event,
         "event_title": EVENT_TITLES.get(event, event),
         "role": recipient.role,
-        "recipient_is_person": recipient.party == PERSON,
-        "recipient_name": None
-        if recipient.party == PERSON
-        else _party_name(agreement, recipient.party),
+        "recipient_is_person": recipient.is_person,
+        "recipient_name": None if recipient.is_person else _party_name(agreement, recipient.party),
         "case_ref": case.case_id,
-        "carrier_name": carrier_name,
+        "carrier_name": _party_name(agreement, case.carrier) or case.carrier,
         "carrier_contact": carrier_contact,
-        "title": title,
-        "norm": norm,
-        "due": de_date(due) if due else None,
-        "due_short": de_date_short(due) if due else None,
-        "responsible_name": _party_name(agreement, context.get("responsible_party")),
-        "to_name": context.get("to_name") or _party_name(agreement, context.get("to")),
-        "when": de_datetime(context.get("scheduled_at")) if context.get("scheduled_at") else None,
-        "when_short": (
-            de_date_short(context.get("scheduled_at")) if context.get("scheduled_at") else None
-        ),
-        "location": context.get("location"),
-        "sequence": context.get("sequence"),
-        "has_calendar": has_calendar,
-        "failed_event_title": EVENT_TITLES.get(failed.get("event", ""), failed.get("event")),
-        "failed_party_name": _party_name(agreement, failed.get("party")),
-        "failed_channel": {"email": "E-Mail", "letter": "Brief"}.get(failed.get("channel") or ""),
-        "failed_attempts": failed.get("attempts"),
-        "failed_error": (str(failed.get("error") or "")[:300]) or None,
-        "failed_outbox_id": failed.get("outbox_id"),
-        "failed_unconfirmed": bool(failed.get("unconfirmed")),
+        **_deadline_variables(event, context, agreement),
+        **_conference_variables(context, has_calendar),
+        **_failure_variables(context, agreement),
         "message_id": message_id,
     }
-
-
-def _one_line(text: str) -> str:
-    """Subjects are one line: any CR/LF or run of whitespace becomes one space."""
-    return " ".join(text.split())
 
 
 def render(
@@ -322,5 +283,5 @@ def render_template(
     env = environment()
     text = env.get_template(f"{template_id}.txt.j2").render(variables)
     html = env.get_template(f"{template_id}.html.j2").render(variables)
-    subject = _one_line(_subject_template(template_id).render(variables))
+    subject = one_line(_subject_template(template_id).render(variables))
     return RenderedMessage(subject=subject, text=text, html=html, attachments=attachments)

@@ -27,8 +27,10 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Protocol
 
+from states.errors import GpvError
 
-class DeliveryError(Exception):
+
+class DeliveryError(GpvError):
     """A message was not delivered."""
 
 
@@ -74,9 +76,8 @@ _LEADING_DOT = re.compile(rb"(?m)^\.")
 CRLF = b"\r\n"
 
 
-def _submit(conn: smtplib.SMTP, message: EmailMessage, on_handover: Handover | None) -> None:
-    """MAIL, RCPT, DATA by hand (as ``smtplib.SMTP.send_message`` does), so that the hand-over
-    hook runs between the message text and the terminating ``.``."""
+def _wire(message: EmailMessage) -> tuple[str, list[str], bytes]:
+    """Envelope sender, recipients and the message bytes (CRLF, without Bcc headers)."""
     sender = getaddresses([str(message["From"])])[0][1]
     recipients = [a for _, a in getaddresses([str(v) for v in message.get_all("To", [])]) if a]
     if not recipients:
@@ -86,7 +87,11 @@ def _submit(conn: smtplib.SMTP, message: EmailMessage, on_handover: Handover | N
     del copy["Resent-Bcc"]
     with io.BytesIO() as buffer:
         BytesGenerator(buffer, policy=message.policy).flatten(copy, linesep="\r\n")
-        data = buffer.getvalue()
+        return sender, recipients, buffer.getvalue()
+
+
+def _envelope(conn: smtplib.SMTP, sender: str, recipients: list[str]) -> None:
+    """MAIL FROM and RCPT TO; any refusal resets the session and raises smtplib's error."""
     code, reply = conn.mail(sender)
     if code != 250:
         conn.rset()
@@ -99,6 +104,13 @@ def _submit(conn: smtplib.SMTP, message: EmailMessage, on_handover: Handover | N
     if refused:
         conn.rset()
         raise smtplib.SMTPRecipientsRefused(refused)
+
+
+def _submit(conn: smtplib.SMTP, message: EmailMessage, on_handover: Handover | None) -> None:
+    """MAIL, RCPT, DATA by hand (as ``smtplib.SMTP.send_message`` does), so that the hand-over
+    hook runs between the message text and the terminating ``.``."""
+    sender, recipients, data = _wire(message)
+    _envelope(conn, sender, recipients)
     code, reply = conn.docmd("data")
     if code != 354:
         conn.rset()

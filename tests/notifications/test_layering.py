@@ -17,3 +17,14 @@ def test_importing_notifications_loads_neither_the_database_nor_prefect_nor_the_
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_event_table_and_the_policy_load_neither_jinja2_nor_icalendar():
+    code = (
+        "import sys\n"
+        "import notifications.events, notifications.policy\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'jinja2', 'icalendar'})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

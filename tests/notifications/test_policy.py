@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from notifications.events import EVENTS, Event, check_events
 from notifications.policy import (
     ESCALATIONS,
     POLICY,
@@ -14,7 +15,6 @@ from notifications.policy import (
     Rule,
     resolve,
     template_ids,
-    validate_policy,
 )
 from states.agreement import load_agreement
 from states.errors import InputError
@@ -122,16 +122,46 @@ def test_a_party_not_in_the_agreement_is_refused():
         resolve("case_forwarded", CASE, {"to": "lvr"}, AGREEMENT)
 
 
-def test_a_policy_whose_participants_lack_a_person_template_fails_validation():
-    broken = {"conference_invitation": (Rule(Role.PARTICIPANTS, "conference_invitation"),)}
-    with pytest.raises(ValueError, match="person_template"):
-        validate_policy(broken)
+def _broken(name: str, **change: object) -> list[Event]:
+    return [replace(event, **change) if event.name == name else event for event in EVENTS]
 
 
-def test_an_escalation_without_a_supervisor_fails_validation():
-    broken = {"deadline_missed": (Rule(Role.RESPONSIBLE, "deadline_missed"),)}
-    with pytest.raises(ValueError, match="supervisor"):
-        validate_policy(broken)
+def test_an_event_whose_participants_lack_a_person_template_fails_the_check():
+    rules = (Rule(Role.PARTICIPANTS, "conference_invitation"),)
+    with pytest.raises(ValueError, match="conference_invitation: participants need"):
+        check_events(_broken("conference_invitation", rules=rules))
+
+
+def test_an_escalation_without_a_supervisor_fails_the_check():
+    rules = (Rule(Role.RESPONSIBLE, "deadline_missed"),)
+    with pytest.raises(ValueError, match="deadline_missed: an escalation must reach"):
+        check_events(_broken("deadline_missed", rules=rules))
+
+
+def test_an_event_whose_template_file_is_missing_fails_the_check():
+    rules = (Rule(Role.CARRIER, "statement_delivered_by_pigeon"),)
+    with pytest.raises(ValueError, match=r"statement_delivered_by_pigeon\.txt\.j2 is missing"):
+        check_events(_broken("statement_delivered", rules=rules))
+
+
+def test_an_event_listed_twice_fails_the_check():
+    with pytest.raises(ValueError, match="'review_due' is listed twice"):
+        check_events([*EVENTS, next(e for e in EVENTS if e.name == "review_due")])
+
+
+def test_an_event_without_recipients_fails_the_check():
+    with pytest.raises(ValueError, match="review_due: has no recipients"):
+        check_events(_broken("review_due", rules=()))
+
+
+def test_the_policy_titles_rules_and_calendar_views_derive_from_the_one_event_table():
+    from notifications.events import CONFERENCE_EVENTS, EVENT_RULES, EVENT_TITLES
+
+    assert list(POLICY) == [e.name for e in EVENTS] == list(EVENT_TITLES)
+    assert {"statement_overdue", "housing_overdue", "deadline_missed"} == ESCALATIONS
+    assert set(CONFERENCE_EVENTS) == {e.name for e in EVENTS if e.name.startswith("conference_")}
+    assert EVENT_RULES["statement_requested"] == "statement"
+    assert "statement_declined" not in EVENT_RULES
 
 
 def test_the_case_view_reads_only_non_health_fields():

@@ -27,6 +27,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Failed, State
 
+from notifications.transport import TemporaryDeliveryError
 from states.errors import GpvError
 from workflows.orchestration import artifacts, submit
 from workflows.orchestration.deployments import (
@@ -56,9 +57,12 @@ def _now(now_iso: str | None) -> datetime:
 
 
 def _not_a_domain_error(task: Any, task_run: Any, state: State) -> bool:
-    """Retry infrastructure failures only; the rules' answer does not change on a second try."""
+    """Retry infrastructure failures only; the rules' answer does not change on a second try.
+    A temporary delivery failure (SMTP 4xx, server unreachable) is worth another try."""
     try:
         state.result()
+    except TemporaryDeliveryError:
+        return True
     except GpvError:
         return False
     except Exception:
