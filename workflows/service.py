@@ -29,10 +29,6 @@ from workflows.store.db import read_session, write_session
 from workflows.store.models import CaseRow, DeadlineRow
 from workflows.store.rows import OUTSTANDING
 
-# Re-exported only until tests/workflows/delivery/test_dispatch_smtp.py calls it there: the one
-# sweep entry point is workflows.sweep.run_sweep.
-from workflows.sweep import run_sweep as run_sweep
-
 if TYPE_CHECKING:
     from states.routing import PersonFacts, RoutingResult
 
@@ -247,7 +243,7 @@ def update_contact(
 
 
 def _checked_status(status: str | None) -> None:
-    from states.processes.case import CaseState
+    from states.decision import CaseState
 
     if status is not None and status not in {s.value for s in CaseState}:
         raise InputError(

@@ -71,7 +71,6 @@ __all__ = [
     "OVERDUE_LIMIT",
     "SWEEP_ACTOR",
     "DeadlineFacts",
-    "case_views",
     "outstanding_count_query",
     "outstanding_query",
     "overdue_query",

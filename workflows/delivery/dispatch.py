@@ -71,24 +71,13 @@ CaseLookup = Callable[[Engine, str], CaseContact | None]
 
 def store_case(engine: Engine, case_id: str) -> CaseContact | None:
     """Read exactly the non-health columns of one case from the store."""
-    from workflows.store.models import CaseRow
+    from sqlmodel import Session
 
-    table = CaseRow.__table__  # type: ignore[attr-defined]
-    c = table.c
-    columns = (c.id, c.carrier, c.municipality, c.parties, c.is_minor, c.contact_email)
-    with engine.connect() as conn:
-        row = conn.execute(select(*columns).where(c.id == case_id)).first()
-    if row is None:
-        return None
-    view = CaseView(
-        case_id=row.id,
-        carrier=row.carrier,
-        municipality=row.municipality,
-        parties=tuple(row.parties or ()),
-        is_minor=bool(row.is_minor),
-        has_contact_email=bool(row.contact_email),
-    )
-    return CaseContact(view=view, contact_email=row.contact_email or None)
+    from workflows.store.cases import case_contact
+
+    with Session(engine) as session:
+        found = case_contact(session, case_id)
+    return None if found is None else CaseContact(view=found[0], contact_email=found[1])
 
 
 class Dispatcher:

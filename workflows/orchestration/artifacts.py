@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from states.calendar import BERLIN
-from states.processes.case import CaseState
+from states.decision import CaseState
 from workflows.orchestration.alerts import EVENT_STATES
 from workflows.orchestration.deployments import SWEEP_FLOW
 

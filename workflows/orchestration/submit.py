@@ -31,26 +31,19 @@ DEFAULT_TIMEOUT_S = 120.0
 REFUSED_STATE = "Refused"
 INVALID_STATE = "Invalid"
 
-#: Steps the SPDI takes itself; every other statement step is the carrier's.
-SPDI_TRIGGERS = frozenset(
-    {"accept_statement_request", "deliver_statement", "decline_statement_request"}
-)
-#: Steps the housing contact of the Kreis takes itself.
-HOUSING_TRIGGERS = frozenset({"acknowledge_housing_support", "provide_housing_support"})
-
 
 def acting_party(trigger: str, carrier: str | None) -> str:
-    """The party that performs the step: the SPDI or the housing contact for their own steps,
-    otherwise the case's carrier (whose case manager records it)."""
-    if trigger in SPDI_TRIGGERS:
-        from states.agreement import SPDI
+    """The party that performs the step: the trigger's actor (declared with the trigger in its
+    process module) resolved by the agreement, e.g. the SPDI for its own statement steps, the
+    housing contact for its acknowledgement, otherwise the case's carrier."""
+    from states.agreement import CARRIER, load_agreement
+    from states.triggers import TRIGGER_SPECS
 
-        return SPDI
-    if trigger in HOUSING_TRIGGERS:
-        from states.agreement import load_agreement
-
-        return load_agreement().housing_party()
-    return carrier or "unknown"
+    spec = TRIGGER_SPECS.get(trigger)
+    actor = spec.actor if spec is not None else CARRIER
+    if actor == CARRIER:
+        return carrier or "unknown"
+    return load_agreement().party_for(actor, carrier or "")
 
 
 def _slug(text: str) -> str:

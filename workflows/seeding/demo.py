@@ -16,21 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from states.agreement import load_agreement
 from states.calendar import BERLIN
 
 BY = "demo"
-TOWNS = (
-    "Bergkamen",
-    "Bönen",
-    "Fröndenberg/Ruhr",
-    "Holzwickede",
-    "Kamen",
-    "Lünen",
-    "Schwerte",
-    "Selm",
-    "Unna",
-    "Werne",
-)
 
 
 @dataclass(frozen=True)
@@ -54,13 +43,15 @@ Step = tuple[int, str, dict[str, str] | Callable[[datetime], dict[str, str]]]
 
 
 def _conference(days_ahead: int) -> Callable[[datetime], dict[str, str]]:
-    """Params for schedule_conference: the first NRW working day ``days_ahead`` after ``at``."""
+    """Params for schedule_conference: the first working day ``days_ahead`` after ``at`` in the
+    agreement's holiday region."""
 
     def params(at: datetime) -> dict[str, str]:
         from states.calendar import is_working_day
 
+        region = load_agreement().holiday_region
         day = at.astimezone(BERLIN).date() + timedelta(days=days_ahead)
-        while not is_working_day(day):
+        while not is_working_day(day, region=region):
             day += timedelta(days=1)
         return {"date": f"{day.isoformat()}T10:00", "location": "Kreishaus Unna, Raum 2.14"}
 
@@ -186,6 +177,7 @@ def seed_demo(engine: Any, now: datetime, copies: int = 2) -> int:
         if session.execute(select(func.count()).select_from(CaseRow)).scalar_one():
             return 0
     today = now.astimezone(BERLIN).date()
+    towns = [town.name for town in load_agreement().towns.values()]
     created = 0
     for n in range(copies * len(SCENARIOS)):
         _name, days_ago, steps = SCENARIOS[n % len(SCENARIOS)]
@@ -202,7 +194,7 @@ def seed_demo(engine: Any, now: datetime, copies: int = 2) -> int:
             engine,
             received=received,
             birth_date=birth,
-            municipality=TOWNS[n % len(TOWNS)],
+            municipality=towns[n % len(towns)],
             disabilities=person.disabilities,
             benefit=person.benefit,
             school_finished=school_finished,

@@ -159,23 +159,37 @@ def _view(
     )
 
 
+def _view_columns() -> tuple[Any, ...]:
+    """The columns a notification view is built from (see :func:`_view`), no health data."""
+    return (
+        col(CaseRow.id),
+        col(CaseRow.carrier),
+        col(CaseRow.municipality),
+        col(CaseRow.parties),
+        col(CaseRow.is_minor),
+        col(CaseRow.contact_email).is_not(None),
+    )
+
+
 def case_views(session: Session, case_ids: Iterable[str]) -> dict[str, CaseView]:
     """The notification view of the given cases: only the columns notices need (id, carrier,
     municipality, parties, is_minor, whether there is a contact e-mail), no health data."""
     wanted = sorted(set(case_ids))
     if not wanted:
         return {}
-    rows = session.execute(
-        select(
-            col(CaseRow.id),
-            col(CaseRow.carrier),
-            col(CaseRow.municipality),
-            col(CaseRow.parties),
-            col(CaseRow.is_minor),
-            col(CaseRow.contact_email).is_not(None),
-        ).where(col(CaseRow.id).in_(wanted))
-    )
+    rows = session.execute(select(*_view_columns()).where(col(CaseRow.id).in_(wanted)))
     return {row[0]: _view(*row) for row in rows}
+
+
+def case_contact(session: Session, case_id: str) -> tuple[CaseView, str | None] | None:
+    """The notification view of one case and the person's e-mail address (what a dispatcher
+    needs to address a notice), or None when the case does not exist."""
+    row = session.execute(
+        select(*_view_columns(), col(CaseRow.contact_email)).where(col(CaseRow.id) == case_id)
+    ).first()
+    if row is None:
+        return None
+    return _view(*row[:6]), row[6] or None
 
 
 def case_facts(case: CaseRow) -> CaseFacts:

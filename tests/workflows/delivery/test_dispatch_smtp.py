@@ -17,6 +17,7 @@ from tests.workflows.notify_support import (
 )
 from workflows.delivery.dispatch import dispatch, store_case
 from workflows.store.outbox import enqueue, outbox_rows
+from workflows.sweep import run_sweep
 
 NOW = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 
@@ -105,11 +106,11 @@ def test_every_event_of_the_policy_travels_from_trigger_to_the_smtp_server(
     fire(adult, "request_housing_support", "2026-03-11")
     fire(minor, "request_statement", "2026-03-03")
     for day in ("2026-03-12", "2026-03-13", "2026-03-20", "2026-04-01"):
-        service.run_sweep(notify_engine, at(day, 7))
+        run_sweep(notify_engine, at(day, 7))
     fire(adult, "determine_benefits", "2026-03-12")
     fire(adult, "issue_decision", "2026-03-12")
-    service.run_sweep(notify_engine, at("2028-02-01", 7))
-    service.run_sweep(notify_engine, at("2028-04-01", 7))
+    run_sweep(notify_engine, at("2028-02-01", 7))
+    run_sweep(notify_engine, at("2028-04-01", 7))
     assert idle  # its jurisdiction reminder comes from the sweep
 
     smtp_server.handler.script = ["550 5.1.1 mailbox unknown"]

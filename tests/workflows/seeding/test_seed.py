@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from states.agreement import load_agreement
-from states.processes.case import CaseState
+from states.decision import CaseState
 from workflows import service
 from workflows.seeding.seed import seed
 from workflows.store.db import dispose_engines, get_engine, migrate
