@@ -31,7 +31,17 @@ DEFAULT_PATH = Path(__file__).with_name("agreement.toml")
 ENV_VAR = "GPV_AGREEMENT"
 
 PartyKind = Literal[
-    "egh_carrier", "youth_office", "health_service", "job_centre", "supervisor", "housing_contact"
+    "egh_carrier",
+    "youth_office",
+    "health_service",
+    "job_centre",
+    "supervisor",
+    "housing_contact",
+    # Bundesagentur für Arbeit: a rehabilitation carrier (§ 6 Abs. 1 Nr. 2 SGB IX).
+    "employment_agency",
+    # Träger der Sozialhilfe outside the Eingliederungshilfe (Hilfe zur Pflege): no
+    # rehabilitation carrier (§ 6 Abs. 1 SGB IX).
+    "social_assistance",
 ]
 PARTY_KINDS: tuple[str, ...] = get_args(PartyKind)
 
@@ -41,20 +51,26 @@ CARRIER = "carrier"
 ROLE_ALIASES: Mapping[str, str] = MappingProxyType({"housing": "housing_contact"})
 REQUIRED_RULES: tuple[str, ...] = ("jurisdiction", "decision", "statement", "review", "housing_ack")
 
-# Party ids the routing rules name (AG-SGB IX NRW § 1, § 22 Abs. 4 SGB IX); they must exist.
+# Party ids the routing rules name (AG-SGB IX NRW § 1, § 22 Abs. 4, § 63 Abs. 1 SGB IX); they must
+# exist.
 LWL = "lwl"
 KREIS_UNNA = "kreis-unna"
 SPDI = "spdi"
 JOB_CENTRE = "jobcenter-kreis-unna"
+EMPLOYMENT_AGENCY = "agentur-fuer-arbeit-hamm"
 REQUIRED_PARTIES: dict[str, str] = {
     LWL: "egh_carrier",
     KREIS_UNNA: "egh_carrier",
     SPDI: "health_service",
     JOB_CENTRE: "job_centre",
+    EMPLOYMENT_AGENCY: "employment_agency",
 }
 
-#: § 18 Abs. 7 SGB IX: Abs. 1–5 (incl. the Genehmigungsfiktion) do not apply to these carriers.
-NO_DEEMED_APPROVAL_KINDS: frozenset[str] = frozenset({"egh_carrier", "youth_office"})
+#: § 18 Abs. 7 SGB IX: Abs. 1–5 (incl. the Genehmigungsfiktion) do not apply to these carriers; nor
+#: to the Sozialhilfe, which is no rehabilitation carrier at all (§ 6 Abs. 1 SGB IX).
+NO_DEEMED_APPROVAL_KINDS: frozenset[str] = frozenset(
+    {"egh_carrier", "youth_office", "social_assistance"}
+)
 _DEEMED_APPROVAL_KEYS = ("deemed_approval", "genehmigungsfiktion")
 
 _PARTY_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -104,13 +120,30 @@ class DeadlineRule:
 
 
 @dataclass(frozen=True)
-class RoutingSettings:
-    """Assumptions of the routing rules that are not in the statute (domain.md § 4)."""
+class NotSgbIx:
+    """Where an application for a benefit outside the SGB IX belongs (legal-review C3): the party,
+    its legal basis and how it proceeds (a German phrase for messages)."""
 
-    assume_in_school_below_age: int
+    party: str
+    norm: str
+    procedure: str
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """Assumptions of the routing rules that are not in the statute (domain.md § 4).
+
+    ``school_status_ages``: from and to which age (inclusive, on the day of receipt) the school
+    status is required input (AG-SGB IX NRW § 1 Abs. 2 S. 1). ``post_school_benefits``: benefits
+    that begin only after school. ``not_sgb_ix``: benefit kind → where it belongs instead.
+    """
+
+    school_status_ages: tuple[int, int]
     lwl_during_school: frozenset[str]
     school_benefits: frozenset[str]
     work_benefits: frozenset[str]
+    post_school_benefits: frozenset[str] = frozenset()
+    not_sgb_ix: Mapping[str, NotSgbIx] = field(default_factory=dict)
 
 
 def _fold(text: str) -> str:
@@ -456,27 +489,97 @@ def _parse_towns(
     return towns, index
 
 
-def _parse_routing(raw: Mapping[str, Any], ck: _Checker) -> RoutingSettings:
+_ROUTING_KEYS = {
+    "school_status_from_age",
+    "school_status_to_age",
+    "lwl_during_school",
+    "school_benefits",
+    "work_benefits",
+    "post_school_benefits",
+    "not_sgb_ix",
+}
+#: Keys of earlier versions that must not come back silently, with the reason.
+_RETIRED_ROUTING_KEYS = {
+    "assume_in_school_below_age": (
+        "Der Schlüssel gilt nicht mehr: Maßgeblich ist das Ende der Schulausbildung, nicht das "
+        "Alter (AG-SGB IX NRW § 1 Abs. 2 S. 1). Der Schulstatus ist Pflichtangabe (--school) "
+        "im Alter von school_status_from_age bis school_status_to_age."
+    ),
+}
+
+
+def _school_status_ages(raw: Mapping[str, Any], prefix: str, ck: _Checker) -> tuple[int, int]:
+    low = ck.integer(raw, "school_status_from_age", prefix, 0, 40)
+    high = ck.integer(raw, "school_status_to_age", prefix, 0, 40)
+    if high < low:
+        raise ck.fail(
+            prefix + "school_status_to_age", f"Erwartet wird ein Alter ab {low}, nicht {high}."
+        )
+    return low, high
+
+
+def _parse_not_sgb_ix(
+    raw: Mapping[str, Any], parties: Mapping[str, Party], ck: _Checker
+) -> dict[str, NotSgbIx]:
+    """``[routing.not_sgb_ix.<benefit>]``: party (defined), norm and procedure."""
+    table = raw.get("not_sgb_ix", {})
+    if not isinstance(table, dict):
+        raise ck.fail("routing.not_sgb_ix", "Hier wird eine Tabelle erwartet.")
+    result: dict[str, NotSgbIx] = {}
+    for kind in table:
+        prefix = f"routing.not_sgb_ix.{kind}."
+        if kind not in BENEFIT_KINDS:
+            raise ck.fail(prefix[:-1], f"Unbekannte Leistungsart {kind!r}.")
+        entry = _entry(table, "routing.not_sgb_ix", kind, ck)
+        ck.only_keys(entry, prefix, {"party", "norm", "procedure"})
+        party = ck.req_string(entry, "party", prefix)
+        if party not in parties:
+            raise ck.fail(prefix + "party", f"Die Partei {party!r} ist nicht definiert.")
+        norm, procedure = (
+            ck.req_string(entry, "norm", prefix),
+            ck.req_string(entry, "procedure", prefix),
+        )
+        result[kind] = NotSgbIx(party=party, norm=norm, procedure=procedure)
+    return result
+
+
+def _check_routing_lists(settings: RoutingSettings, prefix: str, ck: _Checker) -> None:
+    """A benefit is in at most one of the lists that decide the carrier."""
+    lists = {
+        "lwl_during_school": settings.lwl_during_school,
+        "school_benefits": settings.school_benefits,
+        "post_school_benefits": settings.post_school_benefits,
+        "not_sgb_ix": frozenset(settings.not_sgb_ix),
+    }
+    seen: dict[str, str] = {}
+    for name, kinds in lists.items():
+        for kind in sorted(kinds):
+            if kind in seen:
+                raise ck.fail(
+                    prefix + name,
+                    f"{kind!r} steht auch in {seen[kind]}; eine Leistung kann nicht beides sein.",
+                )
+            seen[kind] = name
+
+
+def _parse_routing(
+    raw: Mapping[str, Any], parties: Mapping[str, Party], ck: _Checker
+) -> RoutingSettings:
     prefix = "routing."
     allowed = frozenset(BENEFIT_KINDS)
-    ck.only_keys(
-        raw,
-        prefix,
-        {"assume_in_school_below_age", "lwl_during_school", "school_benefits", "work_benefits"},
-    )
+    for key, why in _RETIRED_ROUTING_KEYS.items():
+        if key in raw:
+            raise ck.fail(prefix + key, why)
+    ck.only_keys(raw, prefix, _ROUTING_KEYS)
     settings = RoutingSettings(
-        assume_in_school_below_age=ck.integer(raw, "assume_in_school_below_age", prefix, 1, 30),
+        school_status_ages=_school_status_ages(raw, prefix, ck),
         lwl_during_school=ck.slug_list(raw, "lwl_during_school", prefix, allowed),
         school_benefits=ck.slug_list(raw, "school_benefits", prefix, allowed),
         work_benefits=ck.slug_list(raw, "work_benefits", prefix, allowed),
+        post_school_benefits=ck.slug_list(raw, "post_school_benefits", prefix, allowed),
+        not_sgb_ix=_parse_not_sgb_ix(raw, parties, ck),
     )
-    both = settings.lwl_during_school & settings.school_benefits
-    if both:
-        raise ck.fail(
-            prefix + "school_benefits",
-            f"{sorted(both)[0]!r} steht auch in lwl_during_school; "
-            "eine Leistung kann nicht beides sein.",
-        )
+    _check_routing_lists(settings, prefix, ck)
     return settings
 
 
@@ -599,7 +702,7 @@ def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
         parties=parties,
         towns=towns,
         rules=_parse_rules(ck.table(data, "deadlines"), parties, ck),
-        routing=_parse_routing(ck.table(data, "routing"), ck),
+        routing=_parse_routing(ck.table(data, "routing"), parties, ck),
         source=path,
         _town_index=index,
     )

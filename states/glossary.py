@@ -23,7 +23,12 @@ BENEFIT_LABELS: dict[str, str] = {
     "special_housing_form": "besondere Wohnform",
     "residential_24h": "Leistungen über Tag und Nacht",
     "assistance_services": "Assistenzleistungen",
-    "sheltered_workshop": "Werkstatt für behinderte Menschen",
+    # The work area (Arbeitsbereich, § 58 SGB IX): Eingliederungshilfe, after school.
+    "sheltered_workshop": "Arbeitsbereich der Werkstatt für behinderte Menschen",
+    # Entry procedure and vocational training area (§ 57 SGB IX): the Bundesagentur für Arbeit's
+    # (§ 63 Abs. 1 Nr. 1 SGB IX), not Eingliederungshilfe.
+    "workshop_entry_training": "Eingangsverfahren und Berufsbildungsbereich der Werkstatt für "
+    "behinderte Menschen",
     "work_participation": "Teilhabe am Arbeitsleben",
     "education_participation": "Teilhabe an Bildung",
     "school_assistant": "Schulbegleitung",
@@ -37,6 +42,15 @@ BENEFIT_LABELS: dict[str, str] = {
     "care_assistance": "Hilfe zur Pflege",
 }
 BENEFIT_KINDS: tuple[str, ...] = tuple(BENEFIT_LABELS)
+
+#: School status (AG-SGB IX NRW § 1 Abs. 2 S. 1: the Kreis is carrier "bis zur Beendigung der
+#: Schulausbildung an einer allgemeinen Schule oder einer Förderschule"), with German names.
+SCHOOL_STATUS_LABELS: dict[str, str] = {
+    "in_school": "in der Schulausbildung",
+    "finished": "Schulausbildung beendet",
+    "none": "besucht keine Schule",
+}
+SCHOOL_STATUSES: tuple[str, ...] = tuple(SCHOOL_STATUS_LABELS)
 
 #: AG-SGB IX NRW § 1 Abs. 2 S. 2: the number of the exception that keeps each benefit with the LWL.
 SCHOOL_EXCEPTION_NUMBER: dict[str, int] = {

@@ -71,15 +71,19 @@ def _checked_application(
     disabilities: str,
     benefit: str,
     school_finished: date | None,
+    school: str | None,
+    benefit_start: date | None,
     person_ref: str | None,
     contact_email: str | None,
     at: datetime,
 ) -> _Application:
-    """The inputs of ``open_case``, checked in this order (the first problem is reported)."""
-    from states.routing import PersonFacts, parse_benefit, parse_disabilities
+    """The inputs of ``open_case``, checked in this order (the first problem is reported); routing
+    checks the school status against the age and the school-end date."""
+    from states.routing import PersonFacts, parse_benefit, parse_disabilities, parse_school
 
     kinds = parse_disabilities(disabilities)
     benefit_kind = parse_benefit(benefit)
+    school_status = parse_school(school) if school is not None else None
     email = _check_email(contact_email)
     if received > berlin_date(at):
         raise InputError(
@@ -94,22 +98,56 @@ def _checked_application(
         disabilities=kinds,
         benefit=benefit_kind,
         school_finished=school_finished,
+        school=school_status,
+        benefit_start=benefit_start,
     )
     return _Application(received, person, (person_ref or "").strip() or None, email)
 
 
+#: Party kinds whose cases gpv runs: the Gesamtplanverfahren is the EGH carrier's procedure
+#: (§ 117 Abs. 1 SGB IX), and the youth office's under § 35a SGB VIII.
+_CASE_CARRIER_KINDS = frozenset({"egh_carrier", "youth_office"})
+
+
 def _routed(application: _Application, agreement: Agreement) -> RoutingResult:
-    """Routing on the day of receipt; an undecided one is refused with its reason."""
+    """Routing on the day of receipt. Refused with the reason (RefusedError, nothing written):
+    a benefit outside the SGB IX (where it belongs instead), an undecided routing, and a carrier
+    that runs no Gesamtplanverfahren in gpv (the application is forwarded there)."""
     from states.routing import route
 
     result = route(application.person, on=application.received, agreement=agreement)
-    if not result.decided or result.carrier is None:
+    if result.outcome == "not_sgb_ix":
+        raise RefusedError(
+            f"Der Fall wird nicht angelegt: {result.reason} ({result.legal_basis})",
+            norm=result.legal_basis,
+        )
+    if result.carrier is None:
         raise RefusedError(
             f"Der Fall wird nicht angelegt: Die Zuständigkeit ist nicht eindeutig. {result.reason} "
             f"({result.legal_basis})",
             norm=result.legal_basis,
         )
+    carrier = agreement.party(result.carrier)
+    if carrier.kind not in _CASE_CARRIER_KINDS:
+        raise RefusedError(
+            f"Der Fall wird nicht angelegt: {result.reason} Das Gesamtplanverfahren in gpv führt "
+            "nur der Träger der Eingliederungshilfe (§ 117 Abs. 1 SGB IX); den Antrag "
+            f"unverzüglich, spätestens zwei Wochen nach Eingang, an {carrier.name} weiterleiten "
+            f"(§ 14 Abs. 1 S. 1 und 2 SGB IX). ({result.legal_basis})",
+            norm=result.legal_basis,
+        )
     return result
+
+
+def _routing_view(result: RoutingResult) -> dict[str, Any]:
+    """What routing said, shown with the opened case (not stored: the case row has no column for
+    it)."""
+    return {
+        "carrier": result.carrier,
+        "legal_basis": result.legal_basis,
+        "reason": result.reason,
+        "review_flags": list(result.review_flags),
+    }
 
 
 def _case_row(case_id: str, application: _Application, result: RoutingResult) -> CaseRow:
@@ -144,16 +182,23 @@ def open_case(
     disabilities: str,
     benefit: str,
     school_finished: date | None = None,
+    school: str | None = None,
+    benefit_start: date | None = None,
     person_ref: str | None = None,
     contact_email: str | None = None,
     at: datetime,
     by: str,
 ) -> dict[str, Any]:
-    """Route and open a case in ``received``; returns the case as :func:`show_case` does.
+    """Route and open a case in ``received``; returns the case as :func:`show_case` does, plus
+    ``routing`` (carrier, legal_basis, reason, review_flags).
 
-    Routing (AG-SGB IX NRW § 1, § 10 Abs. 4 SGB VIII) runs on the day of receipt; an undecided
-    routing is refused with its reason (RefusedError), nothing is written. The case id
-    (``C-<year of receipt>-<number>``) is allocated in the same transaction as the case.
+    Routing (AG-SGB IX NRW § 1, § 10 Abs. 4 SGB VIII) runs on the day of receipt with the school
+    status (``in_school``, ``finished``, ``none``; required for ages 5–25, InputError otherwise)
+    and the benefit's planned start (default: the day of receipt). A benefit outside the SGB IX
+    (Hilfe zur Pflege, §§ 67 ff. SGB XII), an undecided routing and a carrier that is no EGH
+    carrier or youth office are refused with the reason (RefusedError); nothing is written and no
+    case number is used. The case id (``C-<year of receipt>-<number>``) is allocated in the same
+    transaction as the case.
     """
     from states.advance import open_case_decision
 
@@ -162,7 +207,8 @@ def open_case(
     application = _checked_application(
         received=received, birth_date=birth_date, municipality=municipality,
         disabilities=disabilities, benefit=benefit, school_finished=school_finished,
-        person_ref=person_ref, contact_email=contact_email, at=at,
+        school=school, benefit_start=benefit_start, person_ref=person_ref,
+        contact_email=contact_email, at=at,
     )  # fmt: skip
     result = _routed(application, agreement)
     with write_session(engine) as session:
@@ -172,7 +218,7 @@ def open_case(
         session.add(case)
         session.flush()
         cases.apply_decision(session, case, decision, at=at, by=by, agreement=agreement)
-    return show_case(engine, case_id)
+    return {**show_case(engine, case_id), "routing": _routing_view(result)}
 
 
 def fire(

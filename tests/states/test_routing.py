@@ -1,4 +1,7 @@
-"""Responsibility routing: the decision table of domain.md § 4.4 and its edges."""
+"""Responsibility routing: the decision table of domain.md § 4.4 and its edges.
+
+The legal-review findings on routing (C3, C7, M8, rulings 2 and 3) have their own tests in
+``test_routing_legal_review.py``."""
 
 from __future__ import annotations
 
@@ -28,15 +31,30 @@ def agreement():
     return load_agreement()
 
 
-def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", school=None, on=ON):
+def decide(
+    agreement,
+    birth,
+    benefit,
+    disabilities="intellectual",
+    town="Unna",
+    school: date | str | None = None,
+    on=ON,
+    start=None,
+):
+    """Route; ``school`` is the school status (``"in_school"`` …) or the school-end date."""
     facts = PersonFacts(
         birth_date=birth,
         municipality=town,
         disabilities=parse_disabilities(disabilities),
         benefit=benefit,
-        school_finished=school,
+        school_finished=school if isinstance(school, date) else None,
+        school=school if isinstance(school, str) else None,
+        benefit_start=start,
     )
     return route(facts, on, agreement)
+
+
+AT_SCHOOL = "in_school"
 
 
 # --- the decision table, row by row ---------------------------------------------------------------
@@ -100,7 +118,7 @@ def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", 
             PUPIL,
             "residential_24h",
             "intellectual",
-            None,
+            AT_SCHOOL,
             "lwl",
             "AG-SGB IX NRW § 1 Abs. 2 S. 2 Nr. 1",
             ("lwl", "jugendamt-unna"),
@@ -110,7 +128,7 @@ def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", 
             PUPIL,
             "foster_family",
             "physical",
-            None,
+            AT_SCHOOL,
             "lwl",
             "AG-SGB IX NRW § 1 Abs. 2 S. 2 Nr. 2",
             ("lwl", "jugendamt-unna"),
@@ -120,7 +138,7 @@ def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", 
             PUPIL,
             "therapeutic_day_centre",
             "intellectual",
-            None,
+            AT_SCHOOL,
             "lwl",
             "AG-SGB IX NRW § 1 Abs. 2 S. 2 Nr. 3",
             ("lwl", "jugendamt-unna"),
@@ -160,7 +178,7 @@ def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", 
             PUPIL,
             "school_assistant",
             "intellectual",
-            None,
+            AT_SCHOOL,
             "kreis-unna",
             "AG-SGB IX NRW § 1 Abs. 2 S. 1",
             ("kreis-unna", "jugendamt-unna"),
@@ -170,7 +188,7 @@ def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", 
             PUPIL,
             "education_participation",
             "sensory",
-            None,
+            AT_SCHOOL,
             "kreis-unna",
             "AG-SGB IX NRW § 1 Abs. 2 S. 1",
             ("kreis-unna", "jugendamt-unna"),
@@ -180,7 +198,7 @@ def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", 
             PUPIL,
             "assistance_services",
             "physical",
-            None,
+            AT_SCHOOL,
             "kreis-unna",
             "AG-SGB IX NRW § 1 Abs. 2 S. 1",
             ("kreis-unna", "jugendamt-unna"),
@@ -190,7 +208,7 @@ def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", 
             PUPIL,
             "personal_budget",
             "intellectual",
-            None,
+            AT_SCHOOL,
             "kreis-unna",
             "AG-SGB IX NRW § 1 Abs. 2 S. 1",
             ("kreis-unna", "jugendamt-unna"),
@@ -200,7 +218,7 @@ def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", 
             PUPIL,
             "school_assistant",
             "mental",
-            None,
+            AT_SCHOOL,
             "jugendamt-unna",
             "§ 35a SGB VIII",
             ("jugendamt-unna",),
@@ -210,7 +228,7 @@ def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", 
             PUPIL,
             "assistance_services",
             "addiction",
-            None,
+            AT_SCHOOL,
             "jugendamt-unna",
             "§ 10 Abs. 4 S. 1 SGB VIII",
             ("jugendamt-unna",),
@@ -220,30 +238,10 @@ def decide(agreement, birth, benefit, disabilities="intellectual", town="Unna", 
             PUPIL,
             "residential_24h",
             "mental",
-            None,
+            AT_SCHOOL,
             "jugendamt-unna",
             "§ 35a SGB VIII",
             ("jugendamt-unna",),
-        ),
-        (
-            "§§ 67 ff. SGB XII, adult",
-            ADULT,
-            "special_social_difficulties_help",
-            "mental",
-            None,
-            "lwl",
-            "§§ 67 ff. SGB XII",
-            ("lwl", "spdi"),
-        ),
-        (
-            "Hilfe zur Pflege outside EGH, adult",
-            ADULT,
-            "care_assistance",
-            "physical",
-            None,
-            "kreis-unna",
-            "§§ 61 ff. SGB XII",
-            ("kreis-unna",),
         ),
         (
             "year 13 pupil aged 19: Kreis until school ends",
@@ -309,7 +307,7 @@ def test_the_decision_table_routes_each_row_to_its_carrier(
 def test_a_minor_with_a_mental_disability_goes_to_the_youth_office_of_the_town(
     agreement, town, youth_office, slug
 ):
-    result = decide(agreement, PUPIL, "school_assistant", "mental", town=town)
+    result = decide(agreement, PUPIL, "school_assistant", "mental", town=town, school=AT_SCHOOL)
     assert result.carrier == youth_office
     assert result.town == slug
     assert result.is_minor
@@ -320,7 +318,7 @@ def test_a_minor_with_a_mental_disability_goes_to_the_youth_office_of_the_town(
 def test_the_youth_office_of_the_town_takes_part_when_the_kreis_or_lwl_decides_for_a_minor(
     agreement, town
 ):
-    result = decide(agreement, PUPIL, "school_assistant", "physical", town=town)
+    result = decide(agreement, PUPIL, "school_assistant", "physical", town=town, school=AT_SCHOOL)
     assert result.parties[1] == agreement.town(town).youth_office
     assert "§ 117 Abs. 6 SGB IX" in result.legal_basis
 
@@ -332,30 +330,6 @@ def test_the_youth_office_of_the_town_takes_part_when_the_kreis_or_lwl_decides_f
     ("why", "birth", "benefit", "disabilities", "school", "reason_part"),
     [
         (
-            "mental and intellectual",
-            PUPIL,
-            "school_assistant",
-            "mental,intellectual",
-            None,
-            "überschneidenden",
-        ),
-        (
-            "mental and physical",
-            PUPIL,
-            "residential_24h",
-            "physical, mental",
-            None,
-            "überschneidenden",
-        ),
-        (
-            "mental and sensory (a physical disability, § 1 EinglHV)",
-            PUPIL,
-            "assistance_services",
-            "mental,sensory",
-            None,
-            "überschneidenden",
-        ),
-        (
             "school benefit after the end of school",
             date(2008, 1, 1),
             "school_assistant",
@@ -364,20 +338,20 @@ def test_the_youth_office_of_the_town_takes_part_when_the_kreis_or_lwl_decides_f
             "endete",
         ),
         (
-            "§§ 67 ff. for a minor",
+            "school benefit for a person who attends no school",
             PUPIL,
-            "special_social_difficulties_help",
+            "education_participation",
             "physical",
-            None,
-            "§ 10 Abs. 4 S. 1 SGB VIII",
+            "none",
+            "keine Schule",
         ),
         (
-            "Hilfe zur Pflege for a minor",
-            PUPIL,
-            "care_assistance",
+            "a person who attends no school, benefit not with the LWL either way",
+            date(2020, 6, 1),
+            "assistance_services",
             "physical",
-            None,
-            "§ 10 Abs. 4 S. 1 SGB VIII",
+            "none",
+            "entscheidet ein Mensch",
         ),
     ],
 )
@@ -392,7 +366,8 @@ def test_a_case_the_rules_cannot_settle_is_undecided_with_the_reason(
 
 
 def test_an_undecided_minor_still_names_the_youth_office_as_a_party(agreement):
-    result = decide(agreement, PUPIL, "school_assistant", "mental,intellectual", town="Bönen")
+    result = decide(agreement, PUPIL, "assistance_services", "physical", "Bönen", school="none")
+    assert result.carrier is None
     assert result.parties == ("jugendamt-kreis-unna",)
 
 
@@ -400,24 +375,26 @@ def test_an_undecided_minor_still_names_the_youth_office_as_a_party(agreement):
 
 
 def test_a_person_is_a_minor_until_the_day_before_the_eighteenth_birthday(agreement):
-    birth = date(2008, 11, 30)
-    before = decide(agreement, birth, "supported_living", "mental", on=date(2026, 11, 29))
-    after = decide(agreement, birth, "supported_living", "mental", on=date(2026, 11, 30))
+    birth, done = date(2008, 11, 30), "finished"
+    before = decide(
+        agreement, birth, "supported_living", "mental", school=done, on=date(2026, 11, 29)
+    )
+    after = decide(
+        agreement, birth, "supported_living", "mental", school=done, on=date(2026, 11, 30)
+    )
     assert (before.is_minor, before.carrier) == (True, "jugendamt-unna")
     assert (after.is_minor, after.carrier) == (False, "lwl")
     assert after.parties == ("lwl", "spdi")
 
 
 def test_someone_born_on_29_february_comes_of_age_on_1_march_in_a_common_year(agreement):
-    birth = date(2008, 2, 29)
-    assert decide(agreement, birth, "supported_living", "mental", on=date(2026, 2, 28)).is_minor
-    assert not decide(agreement, birth, "supported_living", "mental", on=date(2026, 3, 1)).is_minor
-
-
-def test_without_a_school_end_date_a_minor_counts_as_still_at_school(agreement):
-    result = decide(agreement, date(2009, 6, 1), "supported_living", "physical")
-    assert result.carrier == "kreis-unna"
-    assert "18 Jahren" in result.reason
+    birth, done = date(2008, 2, 29), "finished"
+    assert decide(
+        agreement, birth, "supported_living", "mental", school=done, on=date(2026, 2, 28)
+    ).is_minor
+    assert not decide(
+        agreement, birth, "supported_living", "mental", school=done, on=date(2026, 3, 1)
+    ).is_minor
 
 
 def test_the_handover_to_the_lwl_follows_the_end_of_school_not_the_age(agreement):

@@ -51,6 +51,7 @@ def open_case(
         engine, received=received, birth_date=birth, municipality=municipality,
         disabilities="intellectual" if minor else "mental",
         benefit="school_assistant" if minor else "supported_living",
+        school="in_school" if minor else None,
         contact_email=email, at=OPENED_AT, by="test",
     )  # fmt: skip
     return str(case["id"])

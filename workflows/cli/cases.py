@@ -2,8 +2,9 @@
 
 ``gpv case open|show|list|update``, ``gpv fire``, ``gpv tasks``, ``gpv sweep`` and
 ``gpv audit verify``; each with ``--json`` (one object, or a list for listings). Exit codes: 0 done;
-2 bad input (unknown case or trigger, malformed value); 3 refused by the rules (wrong state, failed
-guard, undecided routing, concurrent change), with the reason on stderr. ``gpv audit verify`` exits
+2 bad input (unknown case or trigger, malformed value, missing school status); 3 refused by the
+rules (wrong state, failed guard, undecided routing, a benefit outside the SGB IX, concurrent
+change), with the reason on stderr. ``gpv audit verify`` exits
 1 when the chain is broken. A refused or failed command writes nothing.
 
 Times: ``--at``/``--now`` take ``2026-03-20`` (that day, 12:00 Europe/Berlin),
@@ -21,12 +22,14 @@ import typer
 
 from workflows.cli.options import (
     BenefitOpt,
+    BenefitStartOpt,
     BirthDateOpt,
     ByOpt,
     DisabilityOpt,
     JsonOpt,
     MunicipalityOpt,
     SchoolFinishedOpt,
+    SchoolOpt,
     default_user,
     engine,
     parse_date,
@@ -71,6 +74,12 @@ def _print_case(case: dict[str, Any]) -> None:
             )
 
 
+def _print_routing(routing: dict[str, Any]) -> None:
+    typer.echo(f"Zuständigkeit: {routing['reason']} ({routing['legal_basis']})")
+    for flag in routing["review_flags"]:
+        typer.echo(f"Prüfhinweis: {flag}")
+
+
 # --------------------------------------------------------------------------------------------------
 # Commands
 
@@ -82,7 +91,9 @@ def case_open(
     municipality: MunicipalityOpt,
     disability: DisabilityOpt,
     benefit: BenefitOpt,
+    school: SchoolOpt = None,
     school_finished: SchoolFinishedOpt = None,
+    benefit_start: BenefitStartOpt = None,
     person_ref: Annotated[
         str | None, typer.Option("--person-ref", help="Eigenes Aktenzeichen des Trägers.")
     ] = None,
@@ -95,7 +106,10 @@ def case_open(
     as_json: JsonOpt = False,
 ) -> None:
     """Fall anlegen: Zuständigkeit prüfen, Fristen nach § 14 SGB IX eröffnen. Letzte Zeile: die
-    Fall-ID."""
+    Fall-ID. Prüfhinweise der Zuständigkeitsprüfung stehen davor.
+
+    Hilfe zur Pflege und Hilfen nach §§ 67 ff. SGB XII sind keine Leistungen nach dem SGB IX: kein
+    Fall, Exit-Code 3 mit dem Grund und der Stelle, zu der der Antrag gehört."""
     from workflows import service
 
     case = service.open_case(
@@ -108,6 +122,8 @@ def case_open(
         school_finished=parse_date(school_finished, "--school-finished")
         if school_finished
         else None,
+        school=school,
+        benefit_start=parse_date(benefit_start, "--benefit-start") if benefit_start else None,
         person_ref=person_ref,
         contact_email=contact_email,
         at=parse_when(at, "--at"),
@@ -117,6 +133,7 @@ def case_open(
         emit_json(case)
         return
     _print_case(case)
+    _print_routing(case["routing"])
     typer.echo(case["id"])
 
 

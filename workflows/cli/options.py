@@ -43,7 +43,26 @@ BenefitOpt = Annotated[
 ]
 SchoolFinishedOpt = Annotated[
     str | None,
-    typer.Option("--school-finished", help="Ende der Schulausbildung, JJJJ-MM-TT."),
+    typer.Option(
+        "--school-finished",
+        help="Ende der Schulausbildung (geplant oder gewesen), JJJJ-MM-TT.",
+    ),
+]
+SchoolOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--school",
+        help="Schulausbildung an einer allgemeinen Schule oder Förderschule: in-school (läuft), "
+        "finished (beendet) oder none (besucht keine Schule). Pflicht im Alter von 5 bis 25 "
+        "Jahren (AG-SGB IX NRW § 1 Abs. 2 S. 1: das Ende der Schulausbildung entscheidet).",
+    ),
+]
+BenefitStartOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--benefit-start",
+        help="Geplanter Beginn der Leistung, JJJJ-MM-TT (Standard: der Antragseingang).",
+    ),
 ]
 
 

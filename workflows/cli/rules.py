@@ -1,28 +1,33 @@
 """Command group 'rules': ``gpv deadline`` and ``gpv route``, thin shells over ``states``.
 
 Exit codes: 0 done; 2 bad input (impossible date, unknown town/benefit/disability, malformed
-period, ``--period`` and ``--rule`` both or neither); 3 ``route`` could not decide (the rules refuse
-to guess).
+period, ``--period`` and ``--rule`` both or neither, missing school status); 3 ``route`` could not
+decide (the rules refuse to guess) or the benefit is no SGB IX benefit.
 The last line of human output is the answer (due date, carrier id) so scripts can ``tail -n1``.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from states.errors import InputError
 from workflows.cli.options import (
     BenefitOpt,
+    BenefitStartOpt,
     BirthDateOpt,
     DisabilityOpt,
     MunicipalityOpt,
     SchoolFinishedOpt,
+    SchoolOpt,
     parse_date,
 )
 from workflows.cli.output import emit_json
+
+if TYPE_CHECKING:
+    from states.routing import RoutingResult
 
 EXIT_UNDECIDED = 3
 
@@ -101,7 +106,9 @@ def route(
     municipality: MunicipalityOpt,
     disability: DisabilityOpt,
     benefit: BenefitOpt,
+    school: SchoolOpt = None,
     school_finished: SchoolFinishedOpt = None,
+    benefit_start: BenefitStartOpt = None,
     on: Annotated[
         str | None,
         typer.Option("--on", help="Stichtag, JJJJ-MM-TT (Standard: heute, Europe/Berlin)."),
@@ -110,9 +117,11 @@ def route(
 ) -> None:
     """Zuständigen Träger und Beteiligte bestimmen (AG-SGB IX NRW § 1, § 10 Abs. 4 SGB VIII).
 
-    Die letzte Zeile ist die ID des Trägers. Können die Regeln den Fall nicht entscheiden, lautet
-    die letzte Zeile "unentschieden: <Grund>" (mit --json: "carrier": null) und der Exit-Code ist 3;
-    ein Mensch entscheidet dann. Exit-Code 2 bei fehlerhafter Eingabe.
+    Die letzte Zeile ist die ID des Trägers; Prüfhinweise stehen davor. Können die Regeln den Fall
+    nicht entscheiden, lautet die letzte Zeile "unentschieden: <Grund>" (mit --json: "carrier":
+    null) und der Exit-Code ist 3; ein Mensch entscheidet dann. Ist die Leistung keine nach dem
+    SGB IX (Hilfe zur Pflege, §§ 67 ff. SGB XII), lautet sie "kein SGB IX: <Partei>" (Exit-Code 3).
+    Exit-Code 2 bei fehlerhafter Eingabe, auch wenn der Schulstatus (--school) fehlt.
     """
     from states.agreement import load_agreement
     from states.routing import PersonFacts, parse_benefit, parse_disabilities
@@ -126,6 +135,8 @@ def route(
         school_finished=(
             parse_date(school_finished, "--school-finished") if school_finished else None
         ),
+        school=school,
+        benefit_start=parse_date(benefit_start, "--benefit-start") if benefit_start else None,
     )
     day = parse_date(on, "--on") if on else _today_berlin()
     result = decide(facts, day, load_agreement())
@@ -140,15 +151,27 @@ def route(
                 "town": result.town,
                 "is_minor": result.is_minor,
                 "on": day,
+                "outcome": result.outcome,
+                "belongs_to": result.belongs_to,
+                "review_flags": list(result.review_flags),
             }
         )
     else:
         typer.echo(f"Rechtsgrundlage: {result.legal_basis}")
         typer.echo(f"Begründung: {result.reason}")
         typer.echo(f"Beteiligte: {', '.join(result.parties) or '–'}")
-        typer.echo(result.carrier if result.decided else f"unentschieden: {result.reason}")
+        for flag in result.review_flags:
+            typer.echo(f"Prüfhinweis: {flag}")
+        typer.echo(_answer(result))
     if not result.decided:
         raise typer.Exit(code=EXIT_UNDECIDED)
+
+
+def _answer(result: RoutingResult) -> str:
+    """The last line of ``gpv route``: the carrier, or why there is none."""
+    if result.belongs_to is not None:
+        return f"kein SGB IX: {result.belongs_to}"
+    return result.carrier if result.carrier else f"unentschieden: {result.reason}"
 
 
 def register(app: typer.Typer) -> None:

@@ -24,18 +24,20 @@ BY = "demo"
 
 @dataclass(frozen=True)
 class Person:
-    """Facts routing needs; ``age`` in years on the day of receipt."""
+    """Facts routing needs; ``age`` in years on the day of receipt; ``school`` the school status
+    (required from 5 to 25 years, AG-SGB IX NRW § 1 Abs. 2 S. 1)."""
 
     age: int
     disabilities: str
     benefit: str
     school_finished_years_ago: int | None = None
+    school: str | None = None
 
 
 ADULT_MENTAL = Person(34, "mental", "supported_living", school_finished_years_ago=15)
 ADULT_INTELLECTUAL = Person(27, "intellectual", "sheltered_workshop", school_finished_years_ago=8)
 ADULT_ADDICTION = Person(45, "addiction", "supported_living", school_finished_years_ago=28)
-PUPIL_PHYSICAL = Person(11, "physical", "school_assistant")
+PUPIL_PHYSICAL = Person(11, "physical", "school_assistant", school="in_school")
 PERSONS = (ADULT_MENTAL, ADULT_INTELLECTUAL, PUPIL_PHYSICAL, ADULT_ADDICTION)
 
 #: A step: (days after receipt, trigger, params). A callable params gets the step's ``at``.
@@ -198,6 +200,7 @@ def seed_demo(engine: Any, now: datetime, copies: int = 2) -> int:
             disabilities=person.disabilities,
             benefit=person.benefit,
             school_finished=school_finished,
+            school=person.school,
             person_ref=f"DEMO-{n + 1:03d}",
             contact_email=f"demo-{n + 1:03d}@example.org" if n % 3 else None,
             at=_at(received, 0, now, hour=9),

@@ -26,7 +26,15 @@ from typing import Any
 from states.agreement import Agreement
 from states.calendar import BERLIN, is_working_day
 from states.deadlines import berlin_date
-from states.routing import PersonFacts, RoutingResult, route
+from states.routing import (
+    ADULT_AGE,
+    FINISHED,
+    IN_SCHOOL,
+    PersonFacts,
+    RoutingResult,
+    age_on,
+    route,
+)
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,16 @@ def _timeline(
     raise AssertionError(f"seed: no timeline for scenario {sc.name} before {now}")
 
 
+def _school(birth: date, on: date, agreement: Agreement) -> str | None:
+    """The school status where routing requires it (AG-SGB IX NRW § 1 Abs. 2 S. 1): the seed's
+    minors are at school, its adults have finished."""
+    age = age_on(birth, on)
+    low, high = agreement.routing.school_status_ages
+    if not low <= age <= high:
+        return None
+    return IN_SCHOOL if age < ADULT_AGE else FINISHED
+
+
 def _person(
     rng: random.Random, agreement: Agreement, on: date
 ) -> tuple[PersonFacts, RoutingResult]:
@@ -215,6 +233,7 @@ def _person(
             municipality=rng.choice(towns),
             disabilities=frozenset(_pick(rng, _DISABILITIES).split(",")),
             benefit=benefit,
+            school=_school(birth, on, agreement),
         )
         result = route(facts, on=on, agreement=agreement)
         if result.decided:

@@ -104,7 +104,10 @@ def test_case_open_routes_the_case_and_prints_its_id_as_the_last_line(cli):
 
 
 def test_case_show_json_has_exactly_the_keys_of_the_contract(cli):
-    case = cli.json(*OPEN_ADULT)
+    opened = cli.json(*OPEN_ADULT)
+    routing = opened.pop("routing")  # what routing said, shown when the case is opened
+    assert set(routing) == {"carrier", "legal_basis", "reason", "review_flags"}
+    case = opened
     assert list(case) == [
         "id",
         "status",
@@ -250,9 +253,12 @@ def test_sweep_lists_at_most_limit_overdue_deadlines_longest_overdue_first_and_c
         (["case", "list", "--status", "approved"], 2, "Status"),
         (["tasks", "--party", "nobody"], 2, "Partei"),
         ([*OPEN_ADULT[:7], "Dortmund", *OPEN_ADULT[8:]], 2, "Dortmund"),
+        (["case", "open", "--received", "2026-03-02", "--birth-date", "1949-08-01",
+          "--municipality", "Bönen", "--disability", "physical", "--benefit",
+          "care_assistance"], 3, "§ 6 Abs. 1 SGB IX"),
         (["case", "open", "--received", "2026-03-02", "--birth-date", "2012-03-04",
-          "--municipality", "Bönen", "--disability", "mental,physical", "--benefit",
-          "school_assistant"], 3, "§ 10 Abs. 4"),
+          "--municipality", "Bönen", "--disability", "physical", "--benefit",
+          "school_assistant"], 2, "--school"),
         (["case", "open", "--received", "2026-03-02"], 2, ""),
     ],
 )  # fmt: skip

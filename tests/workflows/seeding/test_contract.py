@@ -57,6 +57,7 @@ def _plan(name: str, opened: str, person: dict[str, Any], email: bool, steps: li
         municipality=person["municipality"],
         disabilities=frozenset(person["disabilities"].split(",")),
         benefit=person["benefit"],
+        school=person.get("school"),
     )
     at = berlin(opened)
     routed = route(facts, on=berlin_date(at), agreement=AGREEMENT)
@@ -78,6 +79,7 @@ MINOR = {
     "municipality": "Kamen",
     "disabilities": "intellectual",
     "benefit": "school_assistant",
+    "school": "in_school",  # required from 5 to 25 (AG-SGB IX NRW § 1 Abs. 2 S. 1)
 }
 PLANS = [  # sorted by opening time, as the seed's plans are
     _plan("conference", "2026-03-02T09:15", _adult("Unna", "mental"), True, [
@@ -130,6 +132,7 @@ def _open(engine: Engine, number: int, plan: CasePlan) -> str:
             municipality=person.municipality,
             disabilities=",".join(sorted(person.disabilities)),
             benefit=person.benefit,
+            school=person.school,
             contact_email=f"kontakt-{number}@example.org" if plan.contact_email else None,
             at=plan.opened_at,
             by="fm",

@@ -81,8 +81,14 @@ def test_bulk_allocation_hands_out_consecutive_ids(engine):
 def test_an_undecided_routing_is_refused_with_its_reason_and_writes_nothing(engine):
     before = counts(engine)
     with pytest.raises(RefusedError) as refused:
-        open_adult(engine, birth_date=date(2012, 3, 4), disabilities="mental,physical")
-    assert "§ 10 Abs. 4" in refused.value.message
+        # a school benefit after school ended: a human checks the facts (AG-SGB IX NRW § 1 Abs. 2)
+        open_adult(
+            engine,
+            birth_date=date(2008, 1, 1),
+            benefit="school_assistant",
+            school_finished=date(2025, 7, 1),
+        )
+    assert "laufende Schulausbildung" in refused.value.message
     assert counts(engine) == before
 
 
