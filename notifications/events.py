@@ -216,6 +216,13 @@ EVENTS: tuple[Event, ...] = (
         ),
         deadline_rule="review",
     ),
+    # The end of the approval period the Bescheid set: time to clarify continuation (LWL practice)
+    Event(
+        "approval_ending",
+        "Bewilligungszeitraum endet",
+        (Rule(R.RESPONSIBLE, "approval_ending", fallback=R.CARRIER),),
+        deadline_rule="approval_end",
+    ),
     # Reminders of the carrier's own deadlines (§ 14 SGB IX)
     Event(
         "jurisdiction_reminder",

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from states import decision_deadline
 from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date
 from states.decision import (
@@ -208,7 +209,7 @@ def advance(
     update = ProcessUpdate(
         spec.process, from_state, to_state, data, new_instance=spec.starts_instance
     )
-    return Decision(
+    decision = Decision(
         trigger=trigger,
         updates=(update, *fx.extra_updates),
         deadlines_open=tuple(fx.deadlines_open),
@@ -218,6 +219,8 @@ def advance(
         facts_update=dict(fx.facts_update),
         audit=AuditEntry(trigger, spec.process, from_state, to_state, at, by, dict(clean)),
     )
+    # §§ 14, 15, 120 SGB IX: the step may change which decision period applies.
+    return decision_deadline.reconcile(ctx, decision, next_snapshot(snapshot, decision))
 
 
 def _move(ctx: StepContext, defn: ProcessDefinition, spec: TriggerSpec, state: str) -> str:
@@ -257,12 +260,23 @@ def open_case_decision(
         sub_processes=SUB_PROCESSES,
     )
     initial = DEFINITIONS[Process.CASE].initial.value
+    # The decision period's reading from the facts at receipt (§ 14 Abs. 2 S. 2, § 15 Abs. 4).
+    opened = CaseSnapshot(
+        facts=facts, processes={Process.CASE: ProcessInstance(Process.CASE, initial, {}, 1)}
+    )
+    choice = decision_deadline.choose(opened, agreement)
     return Decision(
         trigger=OPEN_CASE,
         updates=(ProcessUpdate(Process.CASE, None, initial, {}, new_instance=True),),
         deadlines_open=(
             open_rule(ctx, "jurisdiction", facts.received_on),
-            open_rule(ctx, "decision", facts.received_on),
+            open_rule(
+                ctx,
+                "decision",
+                facts.received_on,
+                variant=choice.variant or "standard",
+                reason=choice.reason,
+            ),
         ),
         audit=AuditEntry(OPEN_CASE, Process.CASE, None, initial, at, by, {}),
     )
@@ -284,7 +298,8 @@ def next_snapshot(snapshot: CaseSnapshot, decision: Decision) -> CaseSnapshot:
     closed = {c.rule for c in decision.deadlines_close}
     deadlines = [d for d in snapshot.deadlines if d.rule not in closed]
     deadlines.extend(
-        OpenDeadline(s.rule, s.anchor_date, s.due, s.process) for s in decision.deadlines_open
+        OpenDeadline(s.rule, s.anchor_date, s.due, s.process, s.variant)
+        for s in decision.deadlines_open
     )
     fields = {f.name for f in dataclasses.fields(CaseFacts)}
     facts_changes = {k: v for k, v in decision.facts_update.items() if k in fields}

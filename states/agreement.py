@@ -49,7 +49,14 @@ PARTY_KINDS: tuple[str, ...] = get_args(PartyKind)
 CARRIER = "carrier"
 #: Older spellings of a role, still accepted in agreement files ("housing": the housing contact).
 ROLE_ALIASES: Mapping[str, str] = MappingProxyType({"housing": "housing_contact"})
-REQUIRED_RULES: tuple[str, ...] = ("jurisdiction", "decision", "statement", "review", "housing_ack")
+REQUIRED_RULES: tuple[str, ...] = (
+    "jurisdiction",
+    "decision",
+    "statement",
+    "review",
+    "approval_end",
+    "housing_ack",
+)
 
 # Party ids the routing rules name (AG-SGB IX NRW § 1, § 22 Abs. 4, § 63 Abs. 1 SGB IX); they must
 # exist.
@@ -99,8 +106,9 @@ class Town:
 class DeadlineRule:
     """A named deadline: its period, legal norm, anchor event and who must act.
 
-    With ``after_statement_*`` set, the rule restarts when a statement arrives (§ 14 Abs. 2 S. 3
-    SGB IX): ``after_statement_period`` from ``after_statement_anchor_event``.
+    ``variants`` are the rule's other readings of the law (e.g. ``decision``: § 14 Abs. 2 S. 3,
+    § 15 Abs. 4 SGB IX), each with its own period, norm and anchor event; which one applies is
+    chosen from recorded facts (:mod:`states.decision_deadline`). The base reading is ``standard``.
     """
 
     id: str
@@ -114,9 +122,49 @@ class DeadlineRule:
     shift: Literal["forward", "backward"] = "forward"
     reminder_event: str | None = None
     overdue_event: str = "deadline_missed"
-    after_statement_period: Period | None = None
-    after_statement_norm: str | None = None
-    after_statement_anchor_event: str | None = None
+    variants: Mapping[str, DeadlineVariant] = field(default_factory=dict)
+
+    def variant(self, name: str) -> DeadlineVariant:
+        """The reading ``name`` of this rule (``standard`` is the rule's own period and norm);
+        InputError naming the known ones otherwise."""
+        if name == STANDARD:
+            return DeadlineVariant(STANDARD, self.period, self.norm, self.anchor_event)
+        try:
+            return self.variants[name]
+        except KeyError:
+            known = ", ".join([STANDARD, *self.variants])
+            raise InputError(
+                f"Die Fristregel {self.id!r} kennt die Variante {name!r} nicht; bekannt sind: "
+                f"{known}."
+            ) from None
+
+
+#: The name of a rule's base reading.
+STANDARD = "standard"
+
+
+@dataclass(frozen=True)
+class DeadlineVariant:
+    """One reading of a deadline rule: its period, norm and anchor event."""
+
+    name: str
+    period: Period
+    norm: str
+    anchor_event: str
+
+
+@dataclass(frozen=True)
+class DecisionDeadlineSettings:
+    """Which facts choose the variant of the decision deadline (``[decision_deadline]``).
+
+    ``rehabilitation_carrier_kinds``: party kinds that are rehabilitation carriers (§ 6 Abs. 1
+    SGB IX); one of them involved besides the case's carrier means § 15 Abs. 4 S. 1 SGB IX.
+    ``gesamtplankonferenz_two_months``: the reading of § 120 Abs. 1 SGB IX for a
+    Gesamtplankonferenz without other carriers (see the agreement file for the dispute).
+    """
+
+    rehabilitation_carrier_kinds: frozenset[str]
+    gesamtplankonferenz_two_months: bool
 
 
 @dataclass(frozen=True)
@@ -172,6 +220,9 @@ class Agreement:
     towns: dict[str, Town]
     rules: dict[str, DeadlineRule]
     routing: RoutingSettings
+    decision_deadline: DecisionDeadlineSettings = field(
+        default_factory=lambda: DecisionDeadlineSettings(frozenset({"egh_carrier"}), True)
+    )
     source: Path | None = None
     _town_index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -583,11 +634,7 @@ def _parse_routing(
     return settings
 
 
-_AFTER_STATEMENT_KEYS = (
-    "after_statement_period",
-    "after_statement_norm",
-    "after_statement_anchor_event",
-)
+_VARIANT_KEYS = {"period", "norm", "anchor_event"}
 _RULE_KEYS = {
     "title",
     "norm",
@@ -599,7 +646,7 @@ _RULE_KEYS = {
     "shift",
     "reminder_event",
     "overdue_event",
-    *_AFTER_STATEMENT_KEYS,
+    "variants",
 }
 
 
@@ -627,15 +674,27 @@ def _role(entry: Mapping[str, Any], prefix: str, parties: Mapping[str, Party], c
     return role
 
 
-def _check_after_statement(entry: Mapping[str, Any], prefix: str, ck: _Checker) -> None:
-    """The three ``after_statement_*`` keys come together or not at all."""
-    given = [entry.get(k) is not None for k in _AFTER_STATEMENT_KEYS]
-    if any(given) and not all(given):
-        missing = _AFTER_STATEMENT_KEYS[given.index(False)]
-        raise ck.fail(
-            prefix + missing,
-            "after_statement_period, _norm und _anchor_event gehören zusammen; dieser Wert fehlt.",
+def _parse_variants(rid: str, entry: Mapping[str, Any], ck: _Checker) -> dict[str, DeadlineVariant]:
+    """``[deadlines.<rid>.variants.<name>]``: period, norm and (default: the rule's) anchor."""
+    raw = entry.get("variants") or {}
+    if not isinstance(raw, Mapping):
+        raise ck.fail(f"deadlines.{rid}.variants", "Erwartet wird eine Tabelle von Varianten.")
+    variants: dict[str, DeadlineVariant] = {}
+    for name, value in raw.items():
+        prefix = f"deadlines.{rid}.variants.{name}."
+        if name == STANDARD or not _RULE_ID_RE.match(name):
+            raise ck.fail(prefix[:-1], f"Variantennamen sind snake_case und nicht {STANDARD!r}.")
+        if not isinstance(value, Mapping):
+            raise ck.fail(prefix[:-1], "Erwartet wird eine Tabelle mit period, norm, anchor_event.")
+        ck.only_keys(value, prefix, _VARIANT_KEYS)
+        variants[name] = DeadlineVariant(
+            name=name,
+            period=ck.period(value, "period", prefix),  # type: ignore[arg-type]
+            norm=ck.req_string(value, "norm", prefix),
+            anchor_event=_event(ck, value, "anchor_event", prefix, False)
+            or _event(ck, entry, "anchor_event", f"deadlines.{rid}.", True),
         )
+    return variants
 
 
 def _parse_rule(
@@ -643,7 +702,6 @@ def _parse_rule(
 ) -> DeadlineRule:
     prefix = f"deadlines.{rid}."
     ck.only_keys(entry, prefix, _RULE_KEYS)
-    _check_after_statement(entry, prefix, ck)
     return DeadlineRule(
         id=rid,
         title=ck.req_string(entry, "title", prefix),
@@ -656,10 +714,24 @@ def _parse_rule(
         shift=ck.choice(entry, "shift", prefix, ("forward", "backward"), "forward"),  # type: ignore[arg-type]
         reminder_event=_event(ck, entry, "reminder_event", prefix, False),
         overdue_event=_event(ck, entry, "overdue_event", prefix, True),
-        after_statement_period=ck.period(entry, "after_statement_period", prefix, required=False),
-        after_statement_norm=ck.string(entry, "after_statement_norm", prefix, required=False),
-        after_statement_anchor_event=_event(
-            ck, entry, "after_statement_anchor_event", prefix, False
+        variants=_parse_variants(rid, entry, ck),
+    )
+
+
+def _parse_decision_deadline(raw: Mapping[str, Any], ck: _Checker) -> DecisionDeadlineSettings:
+    prefix = "decision_deadline."
+    ck.only_keys(raw, prefix, {"rehabilitation_carrier_kinds", "gesamtplankonferenz_two_months"})
+    kinds = raw.get("rehabilitation_carrier_kinds")
+    if not isinstance(kinds, list) or not all(k in PARTY_KINDS for k in kinds):
+        raise ck.fail(
+            prefix + "rehabilitation_carrier_kinds",
+            f"Erwartet wird eine Liste von Parteiarten ({', '.join(PARTY_KINDS)}), "
+            f"nicht {kinds!r}.",
+        )
+    return DecisionDeadlineSettings(
+        rehabilitation_carrier_kinds=frozenset(kinds),
+        gesamtplankonferenz_two_months=ck.boolean(
+            raw, "gesamtplankonferenz_two_months", prefix, True
         ),
     )
 
@@ -682,7 +754,9 @@ def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
     """Validate parsed TOML data; ``path`` is only used in messages."""
     ck = _Checker(path)
     _find_deemed_approval(data, "", ck)
-    ck.only_keys(data, "", {"agreement", "parties", "towns", "routing", "deadlines"})
+    ck.only_keys(
+        data, "", {"agreement", "parties", "towns", "routing", "deadlines", "decision_deadline"}
+    )
     meta = ck.table(data, "agreement")
     ck.only_keys(meta, "agreement.", {"name", "valid_from", "review_by", "holiday_region"})
     region = ck.req_string(meta, "holiday_region", "agreement.")
@@ -703,6 +777,7 @@ def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
         towns=towns,
         rules=_parse_rules(ck.table(data, "deadlines"), parties, ck),
         routing=_parse_routing(ck.table(data, "routing"), parties, ck),
+        decision_deadline=_parse_decision_deadline(ck.table(data, "decision_deadline"), ck),
         source=path,
         _town_index=index,
     )

@@ -175,18 +175,26 @@ def compute_period(
     SGB X); ``"backward"`` to the last working day before it (internal target dates). ``region`` is
     the holiday region (default NRW; callers with an agreement pass its ``holiday_region``).
     """
-    if shift not in ("forward", "backward"):
-        raise ValueError(f"shift must be 'forward' or 'backward', got {shift!r}")
     end = nominal_end(start, period)
-    step = timedelta(days=1 if shift == "forward" else -1)
-    due = end
-    skipped: list[SkippedDay] = []
     try:
-        while not is_working_day(due, region=region):
-            skipped.append(SkippedDay(due, _skip_reason(due, region)))
-            due += step
+        due, skipped = to_working_day(end, shift, region=region)
     except OverflowError as exc:
         raise InputError(
             f"Das Fristende von {period} ab {start.isoformat()} liegt außerhalb des Kalenders."
         ) from exc
-    return PeriodEnd(start=start, period=period, nominal_end=end, due=due, skipped=tuple(skipped))
+    return PeriodEnd(start=start, period=period, nominal_end=end, due=due, skipped=skipped)
+
+
+def to_working_day(
+    day: date, shift: Shift = "forward", *, region: str = DEFAULT_REGION
+) -> tuple[date, tuple[SkippedDay, ...]]:
+    """``day`` if it is a working day, else the next (``"forward"``, § 26 Abs. 3 S. 1 SGB X) or
+    the last before it (``"backward"``, internal targets), with the days passed over and why."""
+    if shift not in ("forward", "backward"):
+        raise ValueError(f"shift must be 'forward' or 'backward', got {shift!r}")
+    step = timedelta(days=1 if shift == "forward" else -1)
+    skipped: list[SkippedDay] = []
+    while not is_working_day(day, region=region):
+        skipped.append(SkippedDay(day, _skip_reason(day, region)))
+        day += step
+    return day, tuple(skipped)

@@ -8,12 +8,12 @@ Time), so it is overdue from 00:00 Berlin time of the next day.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from states.agreement import Agreement
-from states.calendar import BERLIN, compute_period, working_days_before
+from states.agreement import STANDARD, Agreement
+from states.calendar import BERLIN, compute_period, to_working_day, working_days_before
 from states.decision import DeadlineSpec
-from states.errors import InputError
 
 
 def berlin_date(now: datetime) -> date:
@@ -34,39 +34,33 @@ def open_deadline(
     anchor_date: date,
     *,
     responsible_party: str,
-    after_statement: bool = False,
+    variant: str = STANDARD,
+    variant_reason: str = "",
+    until: date | None = None,
 ) -> DeadlineSpec:
     """Compute the deadline of rule ``rule_id`` anchored at the event day ``anchor_date``.
 
-    With ``after_statement`` the rule's restart after a delivered statement is used (period, norm
-    and anchor event ``after_statement_*``, § 14 Abs. 2 S. 3 SGB IX); a rule without one raises
-    InputError. The due date follows the rule's shift (§ 26 Abs. 3 S. 1 SGB X for "forward").
+    ``variant`` names the rule's reading (period, norm and anchor event; ``standard`` is the rule's
+    own, others are listed under the rule's ``variants``, e.g. ``decision``'s ``after_statement``
+    for § 14 Abs. 2 S. 3 SGB IX); ``variant_reason`` is the recorded fact that chose it. The due
+    date follows the rule's shift (§ 26 Abs. 3 S. 1 SGB X for "forward").
     ``remind_on`` is ``reminder_lead_working_days`` NRW working days before the due date, never on
     or before the anchor day (then the day after it), and None when the rule has no reminder event
     or no day is left between anchor and due date.
+    ``until`` is a date set by a step (the Gesamtplan's review date, § 121 Abs. 4 Nr. 1 SGB IX; the
+    end of an approval period): the deadline falls due then, moved by the rule's shift, unless the
+    rule's own period ends first. ``nominal_end`` keeps the period's end (the legal latest date).
     """
     rule = agreement.rule(rule_id)
     agreement.party(responsible_party)  # unknown party → InputError
-    if after_statement:
-        if (
-            rule.after_statement_period is None
-            or rule.after_statement_norm is None
-            or rule.after_statement_anchor_event is None
-        ):
-            raise InputError(
-                f"Die Fristregel {rule_id!r} ({rule.norm}) läuft nach Eingang einer Stellungnahme "
-                "nicht neu an."
-            )
-        period, norm, anchor_event = (
-            rule.after_statement_period,
-            rule.after_statement_norm,
-            rule.after_statement_anchor_event,
-        )
-    else:
-        period, norm, anchor_event = rule.period, rule.norm, rule.anchor_event
+    reading = rule.variant(variant)
+    period, norm, anchor_event = reading.period, reading.norm, reading.anchor_event
 
     region = agreement.holiday_region
     end = compute_period(anchor_date, period, rule.shift, region=region)
+    if until is not None and until < end.nominal_end:
+        due, skipped = to_working_day(until, rule.shift, region=region)
+        end = replace(end, due=due, skipped=skipped)
 
     remind_on: date | None = None
     if rule.reminder_event is not None:
@@ -87,4 +81,6 @@ def open_deadline(
         remind_on=remind_on,
         responsible_party=responsible_party,
         skipped=end.skipped,
+        variant=reading.name,
+        variant_reason=variant_reason,
     )

@@ -33,6 +33,7 @@ class CaseState(StrEnum):
     RECEIVED = "received"
     ASSESSMENT = "assessment"
     DETERMINED = "determined"
+    PLANNED = "planned"
     DECIDED = "decided"
     CLOSED = "closed"
     FORWARDED = "forwarded"
@@ -44,6 +45,10 @@ class DeadlineStatus(StrEnum):
     MET = "met"
     MISSED = "missed"
     CANCELLED = "cancelled"
+    #: Replaced by another rule of the law, not missed: e.g. § 14 Abs. 2 S. 2 SGB IX once a
+    #: Gutachten is requested (S. 3 applies instead). Never reminded, escalated or counted as
+    #: missed.
+    SUPERSEDED = "superseded"
 
 
 class ConsentStatus(StrEnum):
@@ -93,6 +98,7 @@ class OpenDeadline:
     anchor_date: date
     due: date
     process: Process = Process.CASE
+    variant: str = "standard"
 
 
 @dataclass(frozen=True)
@@ -126,12 +132,16 @@ class DeadlineSpec:
     remind_on: date | None
     responsible_party: str
     skipped: tuple[SkippedDay, ...] = ()
+    #: Which variant of the rule applies (``standard`` or a name under the rule's ``variants`` in
+    #: the agreement file) and the recorded fact that chose it, in German.
+    variant: str = "standard"
+    variant_reason: str = ""
 
 
 @dataclass(frozen=True)
 class DeadlineClosure:
     rule: str
-    status: DeadlineStatus  # MET, MISSED (done after the due date) or CANCELLED (re-anchoring)
+    status: DeadlineStatus  # MET, MISSED (done after the due date), CANCELLED or SUPERSEDED
     reason: str = ""
 
 

@@ -4,7 +4,10 @@ The store opens a case in ``received`` (see ``states.advance.open_case_decision`
 weeks of § 14 Abs. 1 S. 1 SGB IX the carrier either accepts jurisdiction or forwards the
 application; afterwards it is the leistender Rehabilitationsträger (§ 14 Abs. 2 S. 1 SGB IX).
 Benefits are determined only once an awaited statement arrived and an agreed conference was held
-(§ 120 Abs. 1 SGB IX); the decision opens the two-yearly review (§ 121 Abs. 2 SGB IX).
+(§ 120 Abs. 1 SGB IX). The Gesamtplan follows, naming its review date (§ 121 Abs. 1, 4 Nr. 1
+SGB IX); only a refusal may be issued without it. An approval opens the review (at the plan's date,
+at the latest after two years, § 121 Abs. 2 S. 2) and a reminder before its approval period ends;
+a refusal opens neither.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
+from states.calendar import nominal_end
 from states.decision import (
     CaseState,
     DeadlineClosure,
@@ -40,6 +44,11 @@ from states.processes.definition import (
 NORM_JURISDICTION = "§ 14 Abs. 1 S. 1 SGB IX"
 NORM_LEADING_CARRIER = "§ 14 Abs. 2 S. 1 SGB IX"
 NORM_DETERMINATION = "§ 120 Abs. 1 SGB IX"
+NORM_PLAN = "§ 121 Abs. 1, Abs. 4 Nr. 1 SGB IX"
+NORM_DECISION = "§ 120 Abs. 2 SGB IX"
+#: The outcomes of a Bescheid; all but a refusal approve benefits for a period.
+OUTCOMES = ("approval", "partial", "refusal")
+REFUSAL = "refusal"
 FORWARD_TARGET_KINDS = frozenset({"egh_carrier", "youth_office"})
 WITHDRAWN_REASON = "Antrag zurückgenommen"
 CLOSED_REASON = "Fall abgeschlossen"
@@ -49,6 +58,7 @@ STATES: dict[StrEnum, StateSpec] = {
     CaseState.RECEIVED: StateSpec("Antrag eingegangen", initial=True),
     CaseState.ASSESSMENT: StateSpec("Bedarfsermittlung"),
     CaseState.DETERMINED: StateSpec("Leistungen festgestellt"),
+    CaseState.PLANNED: StateSpec("Gesamtplan aufgestellt"),
     CaseState.DECIDED: StateSpec("Bescheid erlassen"),
     CaseState.CLOSED: StateSpec("abgeschlossen", final=True),
     CaseState.FORWARDED: StateSpec("weitergeleitet", final=True),
@@ -147,8 +157,77 @@ def _check_forward_target(ctx: StepContext) -> None:
         )
 
 
+def _parse_day(ctx: StepContext, name: str, trigger: str) -> date:
+    value = ctx.params.get(name, "").strip()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"Für „{trigger}“ ist {name}={value!r} kein Datum; erwartet wird JJJJ-MM-TT, z. B. "
+            f"--set {name}=2028-03-31."
+        ) from None
+
+
+def _check_plan(ctx: StepContext) -> None:
+    """§ 121 Abs. 4 Nr. 1 SGB IX: the plan names its review date; § 121 Abs. 2 S. 2: at the
+    latest two years on."""
+    review = _parse_day(ctx, "review", "draw_up_plan")
+    latest = ctx.agreement.rule("review").period
+    limit = nominal_end(ctx.today, latest)
+    if not ctx.today < review <= limit:
+        raise InputError(
+            f"Der Überprüfungszeitpunkt {review.isoformat()} muss nach dem heutigen Tag "
+            f"({ctx.today.isoformat()}) und spätestens am {limit.isoformat()} liegen (zwei Jahre, "
+            "§ 121 Abs. 2 S. 2 SGB IX)."
+        )
+
+
+def _check_decision(ctx: StepContext) -> None:
+    """The Bescheid's outcome, and the end of the approval period for an approval."""
+    outcome = ctx.params.get("outcome", "").strip()
+    if outcome not in OUTCOMES:
+        raise InputError(
+            f"Für „issue_decision“ ist outcome={outcome!r} unbekannt; erlaubt sind "
+            f"{', '.join(OUTCOMES)} (--set outcome=approval)."
+        )
+    given = bool(ctx.params.get("approved_until", "").strip())
+    if outcome == REFUSAL:
+        if given:
+            raise InputError(
+                "Eine Ablehnung hat keinen Bewilligungszeitraum; bitte approved_until weglassen."
+            )
+        return
+    if not given:
+        raise InputError(
+            "Für eine Bewilligung fehlt das Ende des Bewilligungszeitraums: --set "
+            "approved_until=JJJJ-MM-TT (§ 120 Abs. 2 SGB IX)."
+        )
+    until = _parse_day(ctx, "approved_until", "issue_decision")
+    limit = nominal_end(ctx.today, ctx.agreement.rule("approval_end").period)
+    if not ctx.today < until <= limit:
+        raise InputError(
+            f"Das Ende des Bewilligungszeitraums {until.isoformat()} muss nach dem heutigen Tag "
+            f"und spätestens am {limit.isoformat()} liegen."
+        )
+
+
+def _no_plan(ctx: StepContext) -> TransitionRefused:
+    return refused(
+        "Vor einer Bewilligung ist der Gesamtplan aufzustellen (draw_up_plan mit dem "
+        "Überprüfungszeitpunkt); nur eine Ablehnung (outcome=refusal) ergeht ohne ihn. Der Fall "
+        f"bleibt im Zustand {_state_text(CaseState.DETERMINED)}",
+        "§ 121 Abs. 1 SGB IX",
+    )
+
+
+@guard(_no_plan)
+def has_plan_unless_refusal(ctx: StepContext) -> bool:
+    planned = ctx.state_of(Process.CASE) == CaseState.PLANNED
+    return planned or ctx.params.get("outcome", "").strip() == REFUSAL
+
+
 K = CaseState
-_OPEN = (K.RECEIVED, K.ASSESSMENT, K.DETERMINED, K.DECIDED)
+_OPEN = (K.RECEIVED, K.ASSESSMENT, K.DETERMINED, K.PLANNED, K.DECIDED)
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("accept_jurisdiction", K.RECEIVED, K.ASSESSMENT),
     Transition("forward", K.RECEIVED, K.FORWARDED, guards=(is_within_jurisdiction_period,)),
@@ -158,7 +237,10 @@ TRANSITIONS: tuple[Transition, ...] = (
         K.DETERMINED,
         guards=(has_no_open_statement, has_no_pending_conference),
     ),
-    Transition("issue_decision", K.DETERMINED, K.DECIDED),
+    Transition("draw_up_plan", K.DETERMINED, K.PLANNED),
+    Transition(
+        "issue_decision", (K.DETERMINED, K.PLANNED), K.DECIDED, guards=(has_plan_unless_refusal,)
+    ),
     Transition("start_review", K.DECIDED, K.ASSESSMENT),
     Transition("close", K.DECIDED, K.CLOSED),
     Transition("withdraw", _OPEN, K.WITHDRAWN),
@@ -178,22 +260,50 @@ def _forward(ctx: StepContext, fx: Effects) -> None:
     )
 
 
+def _draw_up_plan(ctx: StepContext, fx: Effects) -> None:
+    # The plan itself (with its findings) stays outside gpv; the case keeps its review date.
+    fx.data = {**carry(ctx, Process.CASE), "review": ctx.params["review"].strip()}
+
+
 def _issue_decision(ctx: StepContext, fx: Effects) -> None:
     close_if_open(ctx, fx, "decision", DeadlineStatus.MET)
-    review = open_rule(ctx, "review", ctx.today)
-    fx.deadlines_open.append(review)
+    fx.facts_update["decided_on"] = ctx.today
+    outcome = ctx.params["outcome"].strip()
+    if outcome == REFUSAL:
+        # Nothing approved, no plan to carry forward: no review, no approval period (C6).
+        fx.notifications.append(
+            NotificationEvent("decision_issued", Process.CASE, {"outcome": outcome})
+        )
+        return
+    plan = ctx.instance(Process.CASE)
+    planned = (plan.data.get("review") if plan is not None else None) or None
+    review = open_rule(
+        ctx,
+        "review",
+        ctx.today,
+        reason="Überprüfungszeitpunkt laut Gesamtplan" if planned else "",
+        until=date.fromisoformat(planned) if planned else None,
+    )
+    approval = open_rule(
+        ctx,
+        "approval_end",
+        ctx.today,
+        reason="Ende des Bewilligungszeitraums laut Bescheid",
+        until=date.fromisoformat(ctx.params["approved_until"].strip()),
+    )
+    fx.deadlines_open.extend((review, approval))
     fx.notifications.append(
         NotificationEvent(
             "decision_issued",
             Process.CASE,
-            {"review_due": review.due.isoformat(), "norm": review.norm},
+            {"outcome": outcome, "review_due": review.due.isoformat(), "norm": review.norm},
         )
     )
-    fx.facts_update["decided_on"] = ctx.today
 
 
 def _start_review(ctx: StepContext, fx: Effects) -> None:
     close_if_open(ctx, fx, "review", DeadlineStatus.MET)
+    close_if_open(ctx, fx, "approval_end", DeadlineStatus.MET)
 
 
 def _end_everything(ctx: StepContext, fx: Effects, reason: str) -> None:
@@ -234,15 +344,27 @@ DEFINITION = ProcessDefinition(
             "forward", "Antrag weiterleiten", NORM_JURISDICTION, ("to",), optional=("reason",)
         ),
         TriggerSpec("determine_benefits", "Leistungen feststellen", NORM_DETERMINATION),
-        TriggerSpec("issue_decision", "Bescheid erlassen", "§ 120 Abs. 2 SGB IX"),
+        TriggerSpec("draw_up_plan", "Gesamtplan aufstellen", NORM_PLAN, ("review",)),
+        TriggerSpec(
+            "issue_decision",
+            "Bescheid erlassen",
+            NORM_DECISION,
+            ("outcome",),
+            optional=("approved_until",),
+        ),
         TriggerSpec("start_review", "Überprüfung beginnen", "§ 121 Abs. 2 SGB IX"),
         TriggerSpec("close", "Fall abschließen", "§ 121 Abs. 2 SGB IX"),
         TriggerSpec("withdraw", "Antrag zurücknehmen", "§ 108 Abs. 1 SGB IX", optional=("reason",)),
     ),
-    input_checks={"forward": _check_forward_target},
+    input_checks={
+        "forward": _check_forward_target,
+        "draw_up_plan": _check_plan,
+        "issue_decision": _check_decision,
+    },
     effects={
         "accept_jurisdiction": _accept,
         "forward": _forward,
+        "draw_up_plan": _draw_up_plan,
         "issue_decision": _issue_decision,
         "start_review": _start_review,
         "close": _close,

@@ -286,13 +286,26 @@ def start_with_deadline(
 
 
 def open_rule(
-    ctx: StepContext, rule: str, anchor: date, *, after_statement: bool = False
+    ctx: StepContext,
+    rule: str,
+    anchor: date,
+    *,
+    variant: str = "standard",
+    reason: str = "",
+    until: date | None = None,
 ) -> DeadlineSpec:
-    """The deadline of agreement rule ``rule`` anchored on ``anchor`` (computed by
-    ``states.deadlines``; periods, lead times and who must act come from the agreement file)."""
+    """The deadline of agreement rule ``rule`` (in its reading ``variant``, chosen by ``reason``)
+    anchored on ``anchor`` (computed by ``states.deadlines``; periods, lead times and who must act
+    come from the agreement file)."""
     party = ctx.agreement.party_for(
         ctx.agreement.rule(rule).responsible, ctx.snapshot.facts.carrier
     )
     return open_deadline(
-        ctx.agreement, rule, anchor, responsible_party=party, after_statement=after_statement
+        ctx.agreement,
+        rule,
+        anchor,
+        responsible_party=party,
+        variant=variant,
+        variant_reason=reason,
+        until=until,
     )

@@ -2,8 +2,9 @@
 
 The carrier requests it while the case is in assessment (§ 121 Abs. 3 SGB IX: the carrier works
 together with the Gesundheitsamt); the agreement gives the SPDI two weeks (cf. § 17 Abs. 2
-SGB IX). When it arrives the § 14 decision period runs anew: two weeks from receipt (§ 14 Abs. 2
-S. 3 SGB IX).
+SGB IX). While it is awaited the three-week decision period of § 14 Abs. 2 S. 2 SGB IX is replaced;
+when it arrives the decision is due two weeks later (§ 14 Abs. 2 S. 3 SGB IX). Which period
+applies is decided in :mod:`states.decision_deadline`.
 No notification ever carries the statement's content (data minimisation, § 76 SGB X).
 """
 
@@ -14,7 +15,6 @@ from typing import Any
 
 from states.decision import (
     CaseState,
-    DeadlineClosure,
     DeadlineStatus,
     NotificationEvent,
     Process,
@@ -30,15 +30,12 @@ from states.processes.definition import (
     carry,
     close_if_open,
     guard,
-    open_deadline_of,
-    open_rule,
     refused,
     start_with_deadline,
 )
 
 NORM_REQUEST = "§ 121 Abs. 3 SGB IX"
 NORM_STATEMENT = "§ 17 Abs. 2 SGB IX"
-REANCHOR_REASON = "neu berechnet nach Eingang der Stellungnahme"
 
 
 class StatementState(StrEnum):
@@ -97,21 +94,11 @@ def _request(ctx: StepContext, fx: Effects) -> None:
 
 def _deliver(ctx: StepContext, fx: Effects) -> None:
     close_if_open(ctx, fx, "statement", DeadlineStatus.MET)
-    # § 14 Abs. 2 S. 3 SGB IX: the decision period runs anew, two weeks from receipt.
-    if open_deadline_of(ctx, "decision") is not None:
-        fx.deadlines_close.append(
-            DeadlineClosure("decision", DeadlineStatus.CANCELLED, REANCHOR_REASON)
-        )
-    spec = open_rule(ctx, "decision", ctx.today, after_statement=True)
-    fx.deadlines_open.append(spec)
-    # Only the new due date and its norm: never anything of the statement itself.
-    fx.notifications.append(
-        NotificationEvent(
-            "statement_delivered",
-            Process.STATEMENT,
-            {"decision_due": spec.due.isoformat(), "norm": spec.norm},
-        )
-    )
+    # § 14 Abs. 2 S. 3 SGB IX: the decision period runs from the Gutachten's arrival; the day is
+    # recorded, the period itself is chosen by states.decision_deadline (which also fills in
+    # the notice's due date and norm). Only those: never anything of the statement itself.
+    fx.data = {**carry(ctx, Process.STATEMENT), "delivered_on": ctx.today.isoformat()}
+    fx.notifications.append(NotificationEvent("statement_delivered", Process.STATEMENT, {}))
 
 
 def _decline(ctx: StepContext, fx: Effects) -> None:

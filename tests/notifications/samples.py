@@ -66,6 +66,13 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "to_name": "Kreis Unna – Eingliederungshilfe (Schulzeit)",
     },
     "decision_issued": {"review_due": "2028-03-30", "norm": "§ 121 Abs. 2 S. 2 SGB IX"},
+    "approval_ending": _deadline(
+        "approval_end",
+        "2027-12-31",
+        "§ 120 Abs. 2 SGB IX (Bewilligungszeitraum des Bescheids)",
+        "Weiterbewilligung klären: Bewilligungszeitraum endet",
+        "lwl",
+    ),
     "review_due": _deadline(
         "review",
         "2028-03-30",

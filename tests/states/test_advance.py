@@ -143,15 +143,74 @@ def test_benefits_can_be_determined_once_nothing_is_awaited(sub: dict[Process, s
 
 def test_issuing_the_decision_meets_the_decision_period_and_opens_the_review() -> None:
     deadline = OpenDeadline("decision", date(2026, 4, 7), date(2026, 4, 21))
-    snapshot = build_snapshot("determined", deadlines=(deadline,))
-    decision = step(snapshot, "issue_decision", at(2026, 4, 20))
+    snapshot = build_snapshot("planned", deadlines=(deadline,))
+    decision = step(
+        snapshot, "issue_decision", at(2026, 4, 20), outcome="approval", approved_until="2027-12-31"
+    )
     assert decision.deadlines_close[0].rule == "decision"
     assert decision.deadlines_close[0].status is DeadlineStatus.MET
-    (review,) = decision.deadlines_open
+    review, approval = decision.deadlines_open
     assert review.rule == "review" and review.anchor_date == date(2026, 4, 20)
     assert review.due == date(2028, 4, 20)  # Thursday; the internal target shifts backwards only
+    assert approval.rule == "approval_end"
+    assert approval.due == date(2027, 12, 31)  # Friday; the last day of the approval period
+    assert approval.remind_on == date(2027, 11, 5)  # 40 NRW working days before
     assert decision.facts_update == {"decided_on": date(2026, 4, 20)}
     assert decision.notifications[0].event == "decision_issued"
+    assert decision.notifications[0].context["outcome"] == "approval"
+
+
+def test_the_review_falls_due_at_the_date_the_gesamtplan_names() -> None:
+    """§ 121 Abs. 4 Nr. 1 SGB IX: the plan names its review date (Sat 2027-10-30 → internal
+    target Fri 2027-10-29); the legal latest date, two years after the Bescheid (§ 121 Abs. 2
+    S. 2), stays stored as the nominal end (legal-review M7, ruling 8)."""
+    determined = build_snapshot("determined")
+    planned = step(determined, "draw_up_plan", at(2026, 4, 16), review="2027-10-30")
+    assert planned.updates[0].to_state == "planned"
+    assert planned.updates[0].data["review"] == "2027-10-30"
+    snapshot = next_snapshot(determined, planned)
+    decision = step(
+        snapshot, "issue_decision", at(2026, 4, 20), outcome="partial", approved_until="2027-12-31"
+    )
+    review = next(s for s in decision.deadlines_open if s.rule == "review")
+    assert (review.nominal_end, review.due) == (date(2028, 4, 20), date(2027, 10, 29))
+    assert review.variant_reason == "Überprüfungszeitpunkt laut Gesamtplan"
+
+
+@pytest.mark.parametrize("review", ["2026-04-16", "2028-04-17", "31.10.2027"])
+def test_a_plan_review_date_not_ahead_or_beyond_two_years_is_bad_input(review: str) -> None:
+    """§ 121 Abs. 2 S. 2 SGB IX: at the latest after two years (from 2026-04-16: 2028-04-16)."""
+    with pytest.raises(InputError, match=r"review|Überprüfungszeitpunkt"):
+        step(build_snapshot("determined"), "draw_up_plan", at(2026, 4, 16), review=review)
+
+
+def test_an_approval_without_a_gesamtplan_is_refused_but_a_refusal_is_not() -> None:
+    """§ 121 Abs. 1 SGB IX: the plan comes before an approval; a refusal needs none. A refusal
+    opens neither a review nor an approval period, and its notice names no review date (C6)."""
+    snapshot = build_snapshot("determined")
+    with pytest.raises(TransitionRefused, match="Gesamtplan") as info:
+        step(snapshot, "issue_decision", at(2026, 4, 20), outcome="approval",
+             approved_until="2027-12-31")  # fmt: skip
+    assert info.value.norm == "§ 121 Abs. 1 SGB IX"
+    decision = step(snapshot, "issue_decision", at(2026, 4, 20), outcome="refusal")
+    assert decision.updates[0].to_state == "decided"
+    assert decision.deadlines_open == ()
+    assert decision.notifications[0].context == {"outcome": "refusal"}
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({}, "outcome"),
+        ({"outcome": "maybe"}, "outcome"),
+        ({"outcome": "approval"}, "approved_until"),
+        ({"outcome": "refusal", "approved_until": "2027-12-31"}, "Ablehnung"),
+        ({"outcome": "approval", "approved_until": "2026-04-20"}, "Bewilligungszeitraums"),
+    ],
+)
+def test_a_decision_needs_its_outcome_and_for_an_approval_the_period(params, fragment) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=fragment):
+        step(build_snapshot("planned"), "issue_decision", at(2026, 4, 20), **params)
 
 
 def test_starting_the_review_meets_the_review_deadline() -> None:
@@ -238,6 +297,9 @@ def test_requesting_a_statement_gives_the_spdi_two_weeks_past_ostermontag() -> N
 
 
 def test_delivering_the_statement_restarts_the_decision_period_two_weeks_from_delivery() -> None:
+    """§ 14 Abs. 2 S. 3 SGB IX: two weeks after the Gutachten arrives. A store from before the
+    variants still holds the S. 2 deadline beside a pending request: it is superseded, not
+    cancelled or missed (legal-review C1)."""
     deadlines = (
         OpenDeadline("decision", date(2026, 3, 16), date(2026, 4, 7)),
         OpenDeadline("statement", date(2026, 3, 23), date(2026, 4, 7), Process.STATEMENT),
@@ -248,8 +310,10 @@ def test_delivering_the_statement_restarts_the_decision_period_two_weeks_from_de
     decision = step(snapshot, "deliver_statement", at(2026, 4, 7, 15))
     closes = {c.rule: c for c in decision.deadlines_close}
     assert closes["statement"].status is DeadlineStatus.MET
-    assert closes["decision"].status is DeadlineStatus.CANCELLED
-    assert closes["decision"].reason == "neu berechnet nach Eingang der Stellungnahme"
+    assert closes["decision"].status is DeadlineStatus.SUPERSEDED
+    assert closes["decision"].reason == (
+        "ersetzt durch § 14 Abs. 2 S. 3 SGB IX: Gutachten (Stellungnahme) eingegangen am 2026-04-07"
+    )
     (spec,) = decision.deadlines_open
     assert (spec.rule, spec.anchor_date, spec.due) == (
         "decision",
@@ -257,6 +321,7 @@ def test_delivering_the_statement_restarts_the_decision_period_two_weeks_from_de
         date(2026, 4, 21),
     )
     assert spec.norm == "§ 14 Abs. 2 S. 3 SGB IX"
+    assert spec.variant == "after_statement"
     (notice,) = decision.notifications
     assert notice.event == "statement_delivered"
     assert set(notice.context) == {"decision_due", "norm"}  # nothing of the statement itself

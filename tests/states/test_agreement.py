@@ -57,9 +57,13 @@ def test_the_rules_carry_period_norm_anchor_and_process_from_the_file(agreement)
     assert jurisdiction.shift == "forward"
     decision = agreement.rule("decision")
     assert decision.period == Period(3, "w")
-    assert decision.after_statement_period == Period(2, "w")
-    assert decision.after_statement_norm == "§ 14 Abs. 2 S. 3 SGB IX"
-    assert decision.after_statement_anchor_event == "statement_delivered"
+    after_statement = decision.variant("after_statement")
+    assert after_statement.period == Period(2, "w")
+    assert after_statement.norm == "§ 14 Abs. 2 S. 3 SGB IX"
+    assert after_statement.anchor_event == "statement_delivered"
+    assert decision.variant("other_carriers").period == Period(6, "w")
+    assert decision.variant("conference").period == Period(2, "m")
+    assert decision.variant("conference").anchor_event == "application_received"
     assert agreement.rule("statement").process is Process.STATEMENT
     assert agreement.rule("statement").responsible == "spdi"
     assert agreement.rule("review").period == Period(2, "y")
@@ -152,6 +156,7 @@ def test_every_rule_names_the_same_party_as_before_the_roles_were_data(agreement
         "decision": "lwl",
         "statement": "spdi",
         "review": "lwl",
+        "approval_end": "lwl",
         "housing_ack": "kreis-unna-wohnen",
     }
 
@@ -270,12 +275,17 @@ def test_a_deemed_approval_key_anywhere_is_refused(tmp_path):
             "Unbekannter Schlüssel",
         ),
         (
-            "reminder_lead_working_days = 40",
-            "reminder_lead_working_days = -1",
+            'reminder_lead_working_days = 40\nreminder_event = "review_due"',
+            'reminder_lead_working_days = -1\nreminder_event = "review_due"',
             "deadlines.review.reminder_lead_working_days",
             "ganze Zahl",
         ),
-        ('shift = "backward"', 'shift = "sideways"', "deadlines.review.shift", "erlaubt sind"),
+        (
+            'shift = "backward"\n# LWL-Praxis: Erinnerung rund zwei Monate vorher (D12)',
+            'shift = "sideways"\n# LWL-Praxis: Erinnerung rund zwei Monate vorher (D12)',
+            "deadlines.review.shift",
+            "erlaubt sind",
+        ),
         (
             'process = "housing"',
             'process = "flat"',
@@ -295,10 +305,16 @@ def test_a_deemed_approval_key_anywhere_is_refused(tmp_path):
             "Genau eine Partei der Art 'youth_office' ist nötig, gefunden: 8",
         ),
         (
-            'after_statement_norm = "§ 14 Abs. 2 S. 3 SGB IX"\n',
+            'norm = "§ 14 Abs. 2 S. 3 SGB IX"\n',
             "",
-            "deadlines.decision.after_statement_norm",
-            "gehören zusammen",
+            "deadlines.decision.variants.after_statement.norm",
+            "Der Wert fehlt",
+        ),
+        (
+            "gesamtplankonferenz_two_months = true",
+            'gesamtplankonferenz_two_months = "ja"',
+            "decision_deadline.gesamtplankonferenz_two_months",
+            "",
         ),
         (
             'school_benefits = ["school_assistant", "education_participation"]',

@@ -63,7 +63,7 @@ def test_the_decision_deadline_restarts_two_weeks_after_the_statement_arrives(ag
         "decision",
         date(2026, 4, 7),
         responsible_party="kreis-unna",
-        after_statement=True,
+        variant="after_statement",
     )
     assert spec.norm == "§ 14 Abs. 2 S. 3 SGB IX"
     assert spec.anchor_event == "statement_delivered"
@@ -118,13 +118,13 @@ def test_no_reminder_when_a_backward_due_date_leaves_no_day_after_the_anchor(agr
 
 
 def test_a_rule_without_a_restart_cannot_be_opened_after_a_statement(agreement):
-    with pytest.raises(InputError, match="jurisdiction"):
+    with pytest.raises(InputError, match=r"jurisdiction.*after_statement"):
         open_deadline(
             agreement,
             "jurisdiction",
             date(2026, 1, 5),
             responsible_party="lwl",
-            after_statement=True,
+            variant="after_statement",
         )
 
 

@@ -21,6 +21,8 @@ from tests.states.support import AGREEMENT, BERLIN, SCHEDULED_DATA, build_snapsh
 #: Parameters that satisfy every input check and guard.
 VALID_PARAMS: Mapping[str, Mapping[str, str]] = {
     "forward": {"to": "kreis-unna"},
+    "draw_up_plan": {"review": "2027-06-30"},
+    "issue_decision": {"outcome": "approval", "approved_until": "2027-12-31"},
     "decline_statement_request": {"reason": "Keine freie Kapazität"},
     "schedule_conference": {"date": "2026-05-15T10:00", "location": "Kreishaus Unna, Raum 2"},
     "reschedule_conference": {"date": "2026-05-18T14:00", "location": "Kreishaus Unna, Raum 3"},
@@ -38,7 +40,10 @@ EXPECTED: Mapping[Process, Mapping[str, Mapping[str, str]]] = {
             "withdraw": "withdrawn",
         },
         "assessment": {"determine_benefits": "determined", "withdraw": "withdrawn"},
-        "determined": {"issue_decision": "decided", "withdraw": "withdrawn"},
+        # An approval needs the Gesamtplan first (§ 121 Abs. 1 SGB IX); see test_advance for the
+        # refusal that may be issued without it.
+        "determined": {"draw_up_plan": "planned", "withdraw": "withdrawn"},
+        "planned": {"issue_decision": "decided", "withdraw": "withdrawn"},
         "decided": {"start_review": "assessment", "close": "closed", "withdraw": "withdrawn"},
         "closed": {},
         "forwarded": {},

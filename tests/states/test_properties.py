@@ -22,6 +22,17 @@ RECEIVED = date(2026, 3, 2)
 START = datetime(2026, 3, 2, 9, 0, tzinfo=BERLIN)
 
 
+def _decision_params(now: datetime) -> list[dict[str, str]]:
+    """A plan's review date and a Bescheid's outcome: valid ones and a wrong one."""
+    later = (now + timedelta(days=300)).date().isoformat()
+    return [
+        {"review": later},
+        {"outcome": "approval", "approved_until": later},
+        {"outcome": "refusal"},
+        {"outcome": "maybe"},
+    ]
+
+
 @st.composite
 def params_for(draw: st.DrawFn, trigger: str, now: datetime) -> dict[str, str]:
     """Valid-ish parameters: mostly right, sometimes wrong, so refusals are exercised too."""
@@ -29,6 +40,8 @@ def params_for(draw: st.DrawFn, trigger: str, now: datetime) -> dict[str, str]:
         return {"to": draw(st.sampled_from(["kreis-unna", "jugendamt-kamen", "lwl", "spdi"]))}
     if trigger == "decline_statement_request":
         return draw(st.sampled_from([{"reason": "Keine Kapazität"}, {"reason": " "}, {}]))
+    if trigger in ("draw_up_plan", "issue_decision"):
+        return draw(st.sampled_from(_decision_params(now)))
     if trigger in ("schedule_conference", "reschedule_conference"):
         day = now.date() + timedelta(days=draw(st.integers(-2, 12)))
         when = f"{day.isoformat()}T{draw(st.sampled_from(['08:30', '10:00', '16:00']))}"
@@ -161,6 +174,10 @@ def _plain_params(rng: random.Random, trigger: str, now: datetime) -> dict[str, 
         return {"to": rng.choice(["kreis-unna", "jugendamt-kamen", "lwl", "spdi"])}
     if trigger == "decline_statement_request":
         return rng.choice([{"reason": "Keine Kapazität"}, {"reason": " "}, {}])
+    if trigger == "draw_up_plan":
+        return _decision_params(now)[0]
+    if trigger == "issue_decision":
+        return rng.choice(_decision_params(now)[1:])
     if trigger in ("schedule_conference", "reschedule_conference"):
         day = now.date() + timedelta(days=rng.randint(-2, 12))
         when = f"{day.isoformat()}T{rng.choice(['08:30', '10:00', '16:00'])}"

@@ -20,6 +20,11 @@ GPV = str(Path(sys.executable).with_name("gpv"))
 SPDI = ["--by", "dr.spdi"]
 KREIS = ["--by", "kreis.wohnen"]
 CONFERENCE = ["--set", "date=2026-03-27T10:00", "--set", "location=Kreishaus Unna"]
+# The Gesamtplan names its review date (§ 121 Abs. 4 Nr. 1 SGB IX); the Bescheid its outcome.
+PLAN_2028 = ["--set", "review=2028-03-31"]
+PLAN_2030 = ["--set", "review=2030-01-31"]
+APPROVAL_2030 = ["--set", "outcome=approval", "--set", "approved_until=2030-02-28"]
+APPROVAL_2028 = ["--set", "outcome=approval", "--set", "approved_until=2028-04-30"]
 STEPS: list[tuple[str, list[str], dict[str, str]]] = [
     ("accept_jurisdiction", ["--at", "2026-03-04"], {"case": "assessment"}),
     ("request_statement", ["--at", "2026-03-05"], {"statement": "requested"}),
@@ -34,10 +39,12 @@ STEPS: list[tuple[str, list[str], dict[str, str]]] = [
     ("provide_housing_support", ["--at", "2026-04-02", *KREIS], {"housing": "provided"}),
     ("close_housing_support", ["--at", "2026-04-08"], {"housing": "closed"}),
     ("determine_benefits", ["--at", "2026-04-09"], {"case": "determined"}),
-    ("issue_decision", ["--at", "2026-04-10"], {"case": "decided"}),
+    ("draw_up_plan", ["--at", "2026-04-09T14:00", *PLAN_2028], {"case": "planned"}),
+    ("issue_decision", ["--at", "2026-04-10", *APPROVAL_2028], {"case": "decided"}),
     ("start_review", ["--at", "2028-02-21"], {"case": "assessment"}),
     ("determine_benefits", ["--at", "2028-03-01"], {"case": "determined"}),
-    ("issue_decision", ["--at", "2028-03-02"], {"case": "decided"}),
+    ("draw_up_plan", ["--at", "2028-03-01T14:00", *PLAN_2030], {"case": "planned"}),
+    ("issue_decision", ["--at", "2028-03-02", *APPROVAL_2030], {"case": "decided"}),
 ]
 
 
@@ -80,19 +87,24 @@ def test_a_case_goes_from_opening_through_every_stage_to_decision_and_review(env
     deadlines = [(d["rule"], d["due"], d["status"]) for d in case["deadlines"]]
     assert deadlines[:3] == [
         ("jurisdiction", "2026-03-16", "met"),
-        ("decision", "2026-03-23", "cancelled"),  # re-anchored by the statement (§ 14 Abs. 2 S. 3)
+        ("decision", "2026-03-23", "superseded"),  # a Gutachten was requested (§ 14 Abs. 2 S. 3)
         ("statement", "2026-03-19", "met"),
     ]
-    # 2 weeks after Tue 17.03.2026; the Bescheid came on 10.04., after the period ended: missed.
-    assert ("decision", "2026-03-31", "missed") in deadlines
-    # Bescheid Fri 10.04.2026 → review two years on, internal due day the last working day before
-    # Mon 10.04.2028 at the latest; reviewed early, a new Bescheid opens the next review.
+    # 2 weeks after Tue 17.03.2026 (§ 14 Abs. 2 S. 3), replaced when the conference was set on
+    # 20.03. by 2 months from receipt (§ 15 Abs. 4 S. 2, § 120 Abs. 1): Sat 02.05. → Mon 04.05.;
+    # the Bescheid of 10.04.2026 met it (legal-review C1, C2).
+    assert ("decision", "2026-03-31", "superseded") in deadlines
+    assert ("decision", "2026-05-04", "met") in deadlines
+    # The plan named Tue 31.03.2028 as its review date (§ 121 Abs. 4 Nr. 1); reviewed early, the
+    # next plan names Thu 31.01.2030, before two years are up.
     reviews = [d for d in deadlines if d[0] == "review"]
-    assert [r[2] for r in reviews] == ["met", "open"]
-    assert reviews[1][1].startswith("2030-03-0")
+    assert [(r[1], r[2]) for r in reviews] == [("2028-03-31", "met"), ("2030-01-31", "open")]
 
     tasks = gpv(env, "tasks", "--now", "2028-03-03T08:00")
-    assert [(t["rule"], t["party"], t["overdue"]) for t in tasks] == [("review", "lwl", False)]
+    assert [(t["rule"], t["party"], t["overdue"]) for t in tasks] == [
+        ("review", "lwl", False),
+        ("approval_end", "lwl", False),
+    ]
     assert (
         gpv(env, "case", "list", "--status", "decided", "--now", "2028-03-03")[0]["id"] == case_id
     )

@@ -309,3 +309,40 @@ def test_a_sweep_with_nothing_due_does_not_read_the_backlog_of_missed_deadlines(
     selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 2, seen  # the two indexed queries of what is due, nothing else
     assert not any("missed" in s for s in seen), seen
+
+
+def test_a_decision_deadline_replaced_by_a_gutachten_is_never_escalated_or_counted_missed(db_url):
+    """Legal-review S2, corrected (C1): received Mon 2026-03-02, statement requested 2026-03-16.
+    The sweep of 2026-03-24 escalates nothing for the decision (its S. 2 date, 2026-03-23, was
+    replaced by § 14 Abs. 2 S. 3), and no report counts it as missed."""
+    from workflows.orchestration import artifacts
+
+    engine = get_engine(db_url)
+    try:
+        migrate(engine)
+        case_id = open_case(engine)
+        service.fire(engine, case_id, "accept_jurisdiction", {}, at=berlin("2026-03-04T10:00"),
+                     by="fm")  # fmt: skip
+        service.fire(engine, case_id, "request_statement", {}, at=berlin("2026-03-16T10:00"),
+                     by="fm")  # fmt: skip
+        now = berlin("2026-03-24T08:00")
+        assert run_sweep(engine, now)["escalations"] == 0
+        assert [
+            e for e, *_ in outbox(engine) if e in ("deadline_missed", "decision_reminder")
+        ] == []
+        assert overdue_report(engine, now)["overdue_total"] == 0
+        decision = deadline(engine, "decision")
+        assert decision["status"] == "superseded" and decision["escalated_at"] is None
+        per_rule = artifacts.deadlines_per_rule(engine, berlin("2026-03-31T08:00"))
+        assert [r["versäumt"] for r in per_rule if r["Frist"].startswith("decision")] in ([], [0])
+        service.fire(engine, case_id, "deliver_statement", {}, at=berlin("2026-03-27T10:00"),
+                     by="spdi")  # fmt: skip
+        shown = service.show_case(engine, case_id)["deadlines"]
+        assert [
+            (d["variant"], d["due"], d["status"]) for d in shown if d["rule"] == "decision"
+        ] == [
+            ("standard", "2026-03-23", "superseded"),
+            ("after_statement", "2026-04-10", "open"),
+        ]
+    finally:
+        dispose_engines()

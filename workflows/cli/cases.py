@@ -65,7 +65,12 @@ def _print_case(case: dict[str, Any]) -> None:
     if case["deadlines"]:
         typer.echo("Fristen:")
         for d in case["deadlines"]:
-            typer.echo(f"  {d['rule']:<13} fällig {d['due']}  {d['status']:<9} {d['norm']}")
+            why = f"  ({d['variant_reason']})" if d.get("variant_reason") else ""
+            # An internal target before the legal latest date shows both (§ 121 Abs. 2 S. 2).
+            latest = f" (spätestens {d['latest']})" if d.get("latest", d["due"]) > d["due"] else ""
+            typer.echo(
+                f"  {d['rule']:<13} fällig {d['due']}{latest}  {d['status']:<10} {d['norm']}{why}"
+            )
     if case["history"]:
         typer.echo("Verlauf:")
         for h in case["history"]:

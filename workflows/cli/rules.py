@@ -54,7 +54,9 @@ def deadline(
         typer.Option(
             "--rule",
             help="Benannte Fristregel der Vereinbarung statt --period "
-            "(jurisdiction, decision, statement, review, housing_ack).",
+            "(jurisdiction, decision, statement, review, housing_ack), auch eine ihrer "
+            "Varianten als REGEL:VARIANTE (decision:after_statement, decision:other_carriers, "
+            "decision:conference).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Ein JSON-Objekt ausgeben.")] = False,
@@ -73,8 +75,10 @@ def deadline(
     agreement = load_agreement()
     norm: str | None = None
     if rule is not None:
-        the_rule = agreement.rule(rule)
-        the_period, shift, norm = the_rule.period, the_rule.shift, the_rule.norm
+        rule_id, _, variant = rule.partition(":")
+        the_rule = agreement.rule(rule_id.strip())
+        reading = the_rule.variant(variant.strip() or "standard")
+        the_period, shift, norm = reading.period, the_rule.shift, reading.norm
     else:
         the_period, shift = parse_period(period or ""), "forward"
     end = compute_period(anchor, the_period, shift, region=agreement.holiday_region)

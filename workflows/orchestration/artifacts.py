@@ -218,10 +218,16 @@ def timeline_markdown(case: Mapping[str, Any]) -> str:
         lines.append("")
     deadlines = case.get("deadlines") or []
     if deadlines:
-        lines += ["## Fristen", "", "| Frist | Norm | fällig | Status |", "|---|---|---|---|"]
+        lines += [
+            "## Fristen",
+            "",
+            "| Frist | Norm | fällig | spätestens | Status | weil |",
+            "|---|---|---|---|---|---|",
+        ]
         lines += [
             f"| {_md(d.get('rule'))} | {_md(d.get('norm'))} | {_md(d.get('due'))} | "
-            f"{_md(d.get('status'))} |"
+            f"{_md(d.get('latest'))} | {_md(d.get('status'))} | "
+            f"{_md(d.get('variant_reason') or None)} |"
             for d in deadlines
         ]
         lines.append("")

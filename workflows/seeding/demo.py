@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from states.agreement import load_agreement
-from states.calendar import BERLIN
+from states.calendar import BERLIN, Period, nominal_end
 
 BY = "demo"
 
@@ -60,6 +60,17 @@ def _conference(days_ahead: int) -> Callable[[datetime], dict[str, str]]:
     return params
 
 
+def _plan(at: datetime) -> dict[str, str]:
+    """The Gesamtplan's review date: two years on, the latest allowed (§ 121 Abs. 2 S. 2 SGB IX)."""
+    return {"review": nominal_end(at.astimezone(BERLIN).date(), Period(2, "y")).isoformat()}
+
+
+def _approval(at: datetime) -> dict[str, str]:
+    """An approval for two years (§ 120 Abs. 2 SGB IX)."""
+    until = nominal_end(at.astimezone(BERLIN).date(), Period(2, "y"))
+    return {"outcome": "approval", "approved_until": until.isoformat()}
+
+
 ACCEPT: Step = (1, "accept_jurisdiction", {})
 
 #: (name, received days ago, steps). Days are calendar days; comments give the picture on the
@@ -69,7 +80,17 @@ SCENARIOS: tuple[tuple[str, int, tuple[Step, ...]], ...] = (
     ("received, jurisdiction reminder due", 10, ()),
     ("received, jurisdiction overdue", 19, ()),
     ("forwarded", 6, ((2, "forward", {"reason": "Schulzeit: Kreis Unna zuständig"}),)),
-    ("assessment", 8, (ACCEPT,)),
+    (
+        "plan drawn up, decision due",
+        24,
+        (
+            ACCEPT,
+            (2, "request_statement", {}),
+            (9, "deliver_statement", {}),
+            (14, "determine_benefits", {}),
+            (15, "draw_up_plan", _plan),
+        ),
+    ),
     ("assessment, decision reminder due", 16, (ACCEPT,)),
     ("statement requested", 9, (ACCEPT, (2, "request_statement", {}))),
     (
@@ -129,19 +150,31 @@ SCENARIOS: tuple[tuple[str, int, tuple[Step, ...]], ...] = (
             (4, "schedule_conference", _conference(6)),
             (14, "hold_conference", {}),
             (15, "determine_benefits", {}),
-            (18, "issue_decision", {}),
+            (18, "draw_up_plan", _plan),
+            (18, "issue_decision", _approval),
         ),
     ),
     (
         "closed",
         200,
-        (ACCEPT, (8, "determine_benefits", {}), (12, "issue_decision", {}), (150, "close", {})),
+        (
+            ACCEPT,
+            (8, "determine_benefits", {}),
+            (12, "draw_up_plan", _plan),
+            (12, "issue_decision", _approval),
+            (150, "close", {}),
+        ),
     ),
     ("withdrawn", 18, (ACCEPT, (6, "withdraw", {"reason": "Antrag zurückgenommen"}))),
     (
         "review reminder due",
         720,
-        (ACCEPT, (9, "determine_benefits", {}), (16, "issue_decision", {})),
+        (
+            ACCEPT,
+            (9, "determine_benefits", {}),
+            (16, "draw_up_plan", _plan),
+            (16, "issue_decision", _approval),
+        ),
     ),
     (
         "in review again",
@@ -149,7 +182,8 @@ SCENARIOS: tuple[tuple[str, int, tuple[Step, ...]], ...] = (
         (
             ACCEPT,
             (8, "determine_benefits", {}),
-            (15, "issue_decision", {}),
+            (15, "draw_up_plan", _plan),
+            (15, "issue_decision", _approval),
             (745, "start_review", {}),
         ),
     ),

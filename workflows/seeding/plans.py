@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from states.agreement import Agreement
-from states.calendar import BERLIN, is_working_day
+from states.calendar import BERLIN, Period, is_working_day, nominal_end
 from states.deadlines import berlin_date
 from states.routing import (
     ADULT_AGE,
@@ -59,6 +59,7 @@ _RH = ("request_housing_support", 0, 5)
 _AH = ("acknowledge_housing_support", 1, 10)
 _PH = ("provide_housing_support", 5, 20)
 _DB = ("determine_benefits", 1, 10)
+_GP = ("draw_up_plan", 0, 3)  # the Gesamtplan, before an approval (§ 121 Abs. 1 SGB IX)
 _ID = ("issue_decision", 1, 7)
 
 #: The stage mix (weights in percent). Every case state and every sub-process state occurs; most
@@ -76,28 +77,34 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("consent_refused", 2, (_A, _RC, ("refuse_consent", 2, 10), _RH, _AH), (0, 30)),
     Scenario("housing_provided", 3, (_A, _RH, _AH, _PH), (0, 30)),
     Scenario("determined", 4, (_A, _RS, _DS, _DB), (0, 12)),
-    Scenario("decided", 16, (_A, _RS, _DS, _DB, _ID), (0, 760)),
+    Scenario("planned", 2, (_A, _RS, _DS, _DB, _GP), (0, 8)),
+    Scenario("decided", 14, (_A, _RS, _DS, _DB, _GP, _ID), (0, 760)),
     Scenario(
         "decided_after_conference",
         4,
-        (_A, _RH, _AH, _RC, _GC, _SC, _HC, _PH, ("close_housing_support", 1, 20), _DB, _ID),
+        (_A, _RH, _AH, _RC, _GC, _SC, _HC, _PH, ("close_housing_support", 1, 20), _DB, _GP, _ID),
         (0, 760),
     ),
-    Scenario("review_started", 4, (_A, _DB, _ID, ("start_review", 680, 725), _RS, _RH), (0, 14)),
+    Scenario(
+        "review_started", 4, (_A, _DB, _GP, _ID, ("start_review", 680, 725), _RS, _RH), (0, 14)
+    ),
     Scenario("conference_cancelled", 1, (_A, _RC, _GC, ("cancel_conference", 1, 10)), (0, 40)),
-    Scenario("closed", 3, (_A, _DB, _ID, ("close", 30, 700)), (0, 365)),
+    Scenario("closed", 3, (_A, _DB, _GP, _ID, ("close", 30, 700)), (0, 365)),
     Scenario("withdrawn", 3, (_A, _RS, _RH, ("withdraw", 2, 30)), (0, 200)),
 )
 
 #: The peak mix: cases received in the last two weeks, steps a day or two apart, so that no
-#: deadline has run out yet (decision 3 weeks from receipt, statement and housing_ack 2 weeks from
-#: their requests). 90 % with three open deadlines, 10 % with two: ~2.9 per case.
+#: deadline has run out yet (statement and housing_ack 2 weeks from their requests, the decision
+#: 2 months from receipt once a Gesamtplankonferenz is set, § 15 Abs. 4 S. 2 with § 120 Abs. 1
+#: SGB IX; while a Gutachten is awaited without one, § 14 Abs. 2 S. 2 is superseded and no
+#: decision deadline runs). 90 % with three open deadlines, 10 % with two: ~2.9 per case.
 _PA = ("accept_jurisdiction", 0, 2)
 _PRS = ("request_statement", 0, 2)
 _PRH = ("request_housing_support", 0, 2)
+_PCONF = (("request_consent", 0, 1), ("give_consent", 0, 1), ("schedule_conference", 0, 1))
 PEAK_SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("peak_statement_and_housing", 90, (_PA, _PRS, _PRH), (0, 6)),
-    Scenario("peak_statement_requested", 5, (_PA, _PRS), (0, 8)),
+    Scenario("peak_statement_and_housing", 90, (_PA, _PRS, _PRH, *_PCONF), (0, 5)),
+    Scenario("peak_statement_awaited", 5, (_PA, _PRS, _PRH), (0, 8)),
     Scenario("peak_received", 5, (), (0, 9)),
 )
 
@@ -183,9 +190,20 @@ def _place(
             }
         elif trigger == "decline_statement_request":
             params = {"reason": "Keine fachärztliche Kapazität im angefragten Zeitraum"}
+        elif trigger in ("draw_up_plan", "issue_decision"):
+            params = _decision_params(trigger, berlin_date(at))
         steps.append((trigger, at, params))
         prev = at
     return opened, steps
+
+
+def _decision_params(trigger: str, day: date) -> dict[str, str]:
+    """The plan's review date and the approval period: both two years on (the latest the review
+    may be, § 121 Abs. 2 S. 2 SGB IX)."""
+    two_years = nominal_end(day, Period(2, "y")).isoformat()
+    if trigger == "draw_up_plan":
+        return {"review": two_years}
+    return {"outcome": "approval", "approved_until": two_years}
 
 
 def _timeline(

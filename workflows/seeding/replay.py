@@ -67,7 +67,9 @@ class ReplayedCase:
                 for name, p in self.processes.items()
             },
             deadlines=tuple(
-                OpenDeadline(d["rule"], d["anchor_date"], d["due"], Process(d["process"]))
+                OpenDeadline(
+                    d["rule"], d["anchor_date"], d["due"], Process(d["process"]), d["variant"]
+                )
                 for d in self.deadlines
                 if matches(d, OUTSTANDING)
             ),

@@ -226,7 +226,7 @@ def load_snapshot(session: Session, case_id: str) -> LoadedCase:
         for name, row in _latest_instances(session, case_id).items()
     }
     deadlines = tuple(
-        OpenDeadline(rule=d.rule, anchor_date=d.anchor_date, due=d.due, process=Process(d.process))
+        OpenDeadline(d.rule, d.anchor_date, d.due, Process(d.process), d.variant)
         for d in _outstanding_deadlines(session, case_id)
     )
     snapshot = CaseSnapshot(facts=case_facts(case), processes=processes, deadlines=deadlines)
@@ -402,7 +402,15 @@ def case_view(session: Session, case_id: str) -> dict[str, Any]:
         "municipality": case.municipality,
         "processes": processes,
         "deadlines": [
-            {"rule": d.rule, "norm": d.norm, "due": d.due.isoformat(), "status": d.status}
+            {
+                "rule": d.rule,
+                "norm": d.norm,
+                "due": d.due.isoformat(),
+                "latest": d.nominal_end.isoformat(),
+                "status": d.status,
+                "variant": d.variant,
+                "variant_reason": d.variant_reason,
+            }
             for d in deadlines
         ],
         "history": [

@@ -91,7 +91,11 @@ class ProcessRow(SQLModel, table=True):
 class DeadlineRow(SQLModel, table=True):
     """A legal or agreed deadline as data (house style 6).
 
-    ``status`` open → met | missed | cancelled. A missed deadline whose task is still outstanding
+    ``status`` open → met | missed | cancelled | superseded (replaced by another rule of the law,
+    e.g. § 14 Abs. 2 S. 2 SGB IX once a Gutachten is requested; never counted as missed).
+    ``variant`` is the rule's reading that applies (``standard`` or one of the rule's variants in
+    the agreement file) and ``variant_reason`` the recorded fact that chose it.
+    A missed deadline whose task is still outstanding
     keeps ``closed_at`` NULL until the step is done. The sweep's two queries are range scans of
     the compound indexes ``ix_deadlines_reminder`` (status, reminder_sent_at, remind_on) and
     ``ix_deadlines_due`` (status, closed_at, due).
@@ -125,6 +129,8 @@ class DeadlineRow(SQLModel, table=True):
     closed_at: datetime | None = _ts(nullable=True)
     closed_reason: str | None = None
     created_at: datetime = _ts()
+    variant: str = Field(default="standard", sa_column_kwargs={"server_default": "standard"})
+    variant_reason: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class ConsentRow(SQLModel, table=True):

@@ -129,8 +129,14 @@ def test_case_show_json_has_exactly_the_keys_of_the_contract(cli):
         "rule": "jurisdiction",
         "norm": "§ 14 Abs. 1 S. 1 SGB IX",
         "due": "2026-03-16",
+        "latest": "2026-03-16",
         "status": "open",
+        "variant": "standard",
+        "variant_reason": "",
     }
+    # The decision deadline says which reading of the law applies and why (issue 9).
+    assert case["deadlines"][1]["variant"] == "standard"
+    assert case["deadlines"][1]["variant_reason"] == "kein Gutachten angefordert"
     assert set(case["history"][0]) == {"trigger", "from", "to", "at", "by"}
     assert case["history"][0]["by"] == "fm.mueller"  # --by defaults to $GPV_USER
 
@@ -195,8 +201,10 @@ def test_case_list_and_tasks_show_open_work_with_overdue_flags(cli):
             "overdue": True,
         }
     ]
+    cli.json("fire", case_id, "request_housing_support", "--at", "2026-03-05")
     everything = cli.json("tasks", "--now", "2026-03-10")
-    assert {t["party"] for t in everything} == {"lwl", "spdi"}
+    # The LWL's § 14 Abs. 2 S. 2 deadline is superseded while the Gutachten is awaited (S. 3).
+    assert {t["party"] for t in everything} == {"kreis-unna-wohnen", "spdi"}
     assert not any(t["overdue"] for t in everything)
     first = cli.json("tasks", "--limit", "1", "--now", "2026-03-10")
     assert first == everything[:1] and len(everything) > 1
@@ -240,7 +248,8 @@ def test_sweep_lists_at_most_limit_overdue_deadlines_longest_overdue_first_and_c
     [
         (["fire", "C-2026-000999", "close"], 2, "gibt es nicht"),
         (["fire", "{case}", "approve_everything"], 2, "Unbekannter Auslöser"),
-        (["fire", "{case}", "issue_decision"], 3, "nicht möglich"),
+        (["fire", "{case}", "issue_decision", "--set", "outcome=refusal"], 3, "nicht möglich"),
+        (["fire", "{case}", "issue_decision"], 2, "outcome"),
         (["fire", "{case}", "accept_jurisdiction"], 3, "nicht möglich"),
         (["fire", "{case}", "schedule_conference", "--set", "date=2026-04-15T10:00",
           "--set", "location=Kreishaus"], 3, ""),

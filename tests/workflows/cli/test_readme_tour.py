@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -37,3 +38,19 @@ def test_every_command_of_the_readme_tour_succeeds_in_a_fresh_data_folder(tmp_pa
         assert done.returncode == 0, (command, done.stderr)
         assert "Traceback" not in done.stderr
     assert "unversehrt" in done.stdout  # the last command verifies the audit chain
+    shown = subprocess.run(
+        ["gpv", "case", "show", "C-2026-000001", "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    decision = [
+        (d["variant"], d["due"], d["status"])
+        for d in json.loads(shown.stdout)["deadlines"]
+        if d["rule"] == "decision"
+    ]
+    # § 14 Abs. 2 S. 2 replaced by the Gutachten, S. 3 by the conference (§ 15 Abs. 4 S. 2,
+    # § 120 Abs. 1 SGB IX): the Bescheid of 2026-04-17 is on time (legal-review S1, C2).
+    assert decision == [
+        ("standard", "2026-03-23", "superseded"),
+        ("after_statement", "2026-04-02", "superseded"),
+        ("conference", "2026-05-04", "met"),
+    ]

@@ -108,7 +108,8 @@ def test_every_event_of_the_policy_travels_from_trigger_to_the_smtp_server(
     for day in ("2026-03-12", "2026-03-13", "2026-03-20", "2026-04-01"):
         run_sweep(notify_engine, at(day, 7))
     fire(adult, "determine_benefits", "2026-03-12")
-    fire(adult, "issue_decision", "2026-03-12")
+    fire(adult, "draw_up_plan", "2026-03-12", review="2028-03-10")
+    fire(adult, "issue_decision", "2026-03-12", outcome="approval", approved_until="2028-03-15")
     run_sweep(notify_engine, at("2028-02-01", 7))
     run_sweep(notify_engine, at("2028-04-01", 7))
     assert idle  # its jurisdiction reminder comes from the sweep

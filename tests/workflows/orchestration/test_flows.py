@@ -290,7 +290,12 @@ def test_a_refused_trigger_ends_the_run_refused_with_the_rules_reason(app_engine
     case = _open(app_engine, date(2026, 3, 30))
     state = asyncio.run(
         fire_trigger(
-            case["id"], "issue_decision", {}, "2026-04-01T08:00:00+00:00", "fm", return_state=True
+            case["id"],
+            "issue_decision",
+            {"outcome": "refusal"},
+            "2026-04-01T08:00:00+00:00",
+            "fm",
+            return_state=True,
         )
     )
     assert state.is_failed() and state.name == orchestration.REFUSED_STATE

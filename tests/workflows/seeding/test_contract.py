@@ -81,17 +81,19 @@ MINOR = {
     "benefit": "school_assistant",
     "school": "in_school",  # required from 5 to 25 (AG-SGB IX NRW § 1 Abs. 2 S. 1)
 }
+APPROVAL = {"outcome": "approval", "approved_until": "2027-12-31"}
 PLANS = [  # sorted by opening time, as the seed's plans are
     _plan("conference", "2026-03-02T09:15", _adult("Unna", "mental"), True, [
         ("accept_jurisdiction", "2026-03-04T10:00", {}),
         ("request_statement", "2026-03-05T10:00", {}),
-        ("deliver_statement", "2026-03-17T11:00", {}),  # re-anchors the decision period
+        ("deliver_statement", "2026-03-17T11:00", {}),  # the decision is due two weeks later
         ("request_consent", "2026-03-18T09:00", {}),
         ("give_consent", "2026-03-19T09:00", {}),
         ("schedule_conference", "2026-03-20T09:00", CONFERENCE),
         ("hold_conference", "2026-03-27T14:00", {}),
         ("determine_benefits", "2026-04-09T10:00", {}),
-        ("issue_decision", "2026-04-10T10:00", {}),
+        ("draw_up_plan", "2026-04-09T15:00", {"review": "2027-10-29"}),
+        ("issue_decision", "2026-04-10T10:00", APPROVAL),
     ]),
     _plan("statement_late", "2026-03-03T10:00", _adult("Kamen", "physical"), False, [
         ("accept_jurisdiction", "2026-03-05T10:00", {}),
@@ -246,8 +248,9 @@ def _assert_the_scenario_covers_its_paths(rows: dict[str, list[dict[str, Any]]])
     keys = [o["dedup_key"] for o in rows["outbox"]]
     done_late = ("C-2026-000002", "statement", "missed", True)  # stays missed, step recorded done
     assert any(d[:4] == done_late for d in deadlines)
-    re_anchored = ("C-2026-000001", "decision", "cancelled", True)  # by the statement
-    assert any(d[:4] == re_anchored and d[4].startswith("neu berechnet") for d in deadlines)
+    # § 14 Abs. 2 S. 2 superseded by the Gutachten, then S. 3 by the conference (issue 9)
+    superseded = ("C-2026-000001", "decision", "superseded", True)
+    assert sum(d[:4] == superseded and d[4].startswith("ersetzt") for d in deadlines) == 2
     assert {("C-2026-000001", "hold_conference"), ("C-2026-000001", "give_consent")} <= triggers
     assert rows["consents"]
     assert {("C-2026-000003", "withdraw"), ("C-2026-000004", "forward")} <= triggers

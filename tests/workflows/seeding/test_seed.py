@@ -91,7 +91,8 @@ def test_seeded_deadlines_are_open_overdue_and_due_for_reminders_as_of_now(seede
     assert any(d < today - timedelta(days=7) for d in dues)
     assert any(today <= d <= today + timedelta(days=14) for d in dues)
     statuses = {s for (s,) in rows(engine, "SELECT DISTINCT status FROM deadlines")}
-    assert statuses == {"open", "met", "missed", "cancelled"}
+    # superseded: § 14 Abs. 2 S. 2 replaced by S. 3 or § 15 Abs. 4 (legal-review C1, C2)
+    assert statuses == {"open", "met", "missed", "cancelled", "superseded"}
     # Overdue steps are still outstanding (missed, closed_at NULL) and reminders were sent.
     assert rows(
         engine, "SELECT count(*) FROM deadlines WHERE status = 'missed' AND closed_at IS NULL"

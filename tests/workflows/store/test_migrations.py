@@ -110,3 +110,73 @@ def test_two_commands_starting_on_a_fresh_data_folder_at_once_both_migrate_safel
         assert _diffs(engine) == []
     finally:
         dispose_engines()
+
+
+def _upgrade(engine, revision: str) -> None:
+    from alembic import command
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_store_from_before_the_deadline_variants_is_migrated_keeping_its_rows(
+    backend, tmp_path, request
+):
+    """Issue 9: existing deadline rows get a variant. A decision deadline re-anchored after a
+    statement (norm § 14 Abs. 2 S. 3 SGB IX) becomes ``after_statement``; every other row
+    ``standard``; statuses (a past "missed" too) stay as they were."""
+    from sqlalchemy import text
+
+    url = (
+        f"sqlite:///{tmp_path / 'gpv.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    engine = get_engine(url)
+    try:
+        _upgrade(engine, "0001_initial")
+        columns = (
+            "case_id, rule, norm, process, anchor_event, anchor_date, nominal_end, due, status, "
+            "responsible_party, created_at"
+        )
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO cases (id, status, carrier, municipality, received_on, parties, "
+                "is_minor, version, birth_date, disabilities, benefit, data_transfer_objection, "
+                "created_at, updated_at) VALUES ('C-2026-000001', 'assessment', 'lwl', 'Unna', "
+                "'2026-03-02', '[\"lwl\"]', false, 3, '1990-05-17', 'mental', "
+                "'supported_living', false, '2026-03-02 09:00:00+00', '2026-03-02 09:00:00+00')"
+            ))  # fmt: skip
+            for rule, norm, due, status in [
+                ("decision", "§ 14 Abs. 2 S. 2 SGB IX", "2026-03-23", "missed"),
+                ("decision", "§ 14 Abs. 2 S. 3 SGB IX", "2026-04-02", "open"),
+                ("jurisdiction", "§ 14 Abs. 1 S. 1 SGB IX", "2026-03-16", "met"),
+            ]:
+                conn.execute(
+                    text(
+                        f"INSERT INTO deadlines ({columns}) VALUES ('C-2026-000001', :rule, :norm, "
+                        "'case', 'application_received', '2026-03-02', :due, :due, :status, "
+                        "'lwl', '2026-03-02 09:00:00+00')"
+                    ),
+                    {"rule": rule, "norm": norm, "due": due, "status": status},
+                )
+        migrate(engine)
+        assert current_revision(engine) == SCHEMA_HEAD
+        assert _diffs(engine) == []
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT rule, due, status, variant FROM deadlines ORDER BY id")
+            ).all()
+        assert [(r[0], str(r[1]), r[2], r[3]) for r in rows] == [
+            ("decision", "2026-03-23", "missed", "standard"),
+            ("decision", "2026-04-02", "open", "after_statement"),
+            ("jurisdiction", "2026-03-16", "met", "standard"),
+        ]
+    finally:
+        dispose_engines()

@@ -165,8 +165,10 @@ def test_the_decision_period_is_re_anchored_when_the_statement_arrives(engine):
     # Received Mon 02.03.2026 → § 14 Abs. 2 S. 2: Mon 23.03.; statement delivered Tue 07.04.2026
     # → § 14 Abs. 2 S. 3: two weeks, Tue 21.04.2026 (domain.md § 3.3 D').
     decision_rows = [r for r in rows if r[0] == "decision"]
+    # The S. 2 deadline is superseded when the Gutachten is requested, not cancelled or missed
+    # (legal-review C1).
     assert decision_rows == [
-        ("decision", "2026-03-23", "cancelled"),
+        ("decision", "2026-03-23", "superseded"),
         ("decision", "2026-04-21", "open"),
     ]
     with read_session(engine) as session:
