@@ -223,6 +223,15 @@ EVENTS: tuple[Event, ...] = (
         (Rule(R.RESPONSIBLE, "approval_ending", fallback=R.CARRIER),),
         deadline_rule="approval_end",
     ),
+    # Responsibility (§ 14 Abs. 1 SGB IX): routing names another carrier or none; the receiving
+    # carrier must check within two weeks (legal-review C5). No reason in the notice: it names
+    # age and disability.
+    Event(
+        "jurisdiction_check",
+        "Zuständigkeit prüfen",
+        (Rule(R.CARRIER, "jurisdiction_check"),),
+        deadline_rule="jurisdiction",
+    ),
     # Reminders of the carrier's own deadlines (§ 14 SGB IX)
     Event(
         "jurisdiction_reminder",

@@ -26,6 +26,7 @@ from states.decision import (
     CaseFacts,
     CaseSnapshot,
     Decision,
+    NotificationEvent,
     OpenDeadline,
     Process,
     ProcessInstance,
@@ -241,10 +242,17 @@ def _move(ctx: StepContext, defn: ProcessDefinition, spec: TriggerSpec, state: s
 
 
 def open_case_decision(
-    facts: CaseFacts, at: datetime, by: str, agreement: Agreement | None = None
+    facts: CaseFacts,
+    at: datetime,
+    by: str,
+    agreement: Agreement | None = None,
+    *,
+    check_jurisdiction: bool = False,
 ) -> Decision:
     """The decision that opens a case in ``received``: the § 14 periods ``jurisdiction`` and
-    ``decision``, both anchored on the receipt (``facts.received_on``) and owed by the carrier."""
+    ``decision``, both anchored on the receipt (``facts.received_on``) and owed by the carrier
+    that received the application. With ``check_jurisdiction`` (routing names another carrier or
+    none) that carrier is told to check within the § 14 Abs. 1 period (legal-review C5)."""
     _check_at(at)
     _check_by(by)
     agreement = agreement if agreement is not None else load_agreement()
@@ -265,11 +273,17 @@ def open_case_decision(
         facts=facts, processes={Process.CASE: ProcessInstance(Process.CASE, initial, {}, 1)}
     )
     choice = decision_deadline.choose(opened, agreement)
+    jurisdiction = open_rule(ctx, "jurisdiction", facts.received_on)
+    notices: tuple[NotificationEvent, ...] = ()
+    if check_jurisdiction:
+        context = {"due": jurisdiction.due.isoformat(), "norm": jurisdiction.norm}
+        notices = (NotificationEvent("jurisdiction_check", Process.CASE, context),)
     return Decision(
         trigger=OPEN_CASE,
         updates=(ProcessUpdate(Process.CASE, None, initial, {}, new_instance=True),),
+        notifications=notices,
         deadlines_open=(
-            open_rule(ctx, "jurisdiction", facts.received_on),
+            jurisdiction,
             open_rule(
                 ctx,
                 "decision",

@@ -107,59 +107,114 @@ def _checked_application(
 #: Party kinds whose cases gpv runs: the Gesamtplanverfahren is the EGH carrier's procedure
 #: (§ 117 Abs. 1 SGB IX), and the youth office's under § 35a SGB VIII.
 _CASE_CARRIER_KINDS = frozenset({"egh_carrier", "youth_office"})
+CHECK_JURISDICTION = "Zuständigkeit prüfen"
 
 
-def _routed(application: _Application, agreement: Agreement) -> RoutingResult:
-    """Routing on the day of receipt. Refused with the reason (RefusedError, nothing written):
-    a benefit outside the SGB IX (where it belongs instead), an undecided routing, and a carrier
-    that runs no Gesamtplanverfahren in gpv (the application is forwarded there)."""
-    from states.routing import route
+@dataclass(frozen=True)
+class _Opening:
+    """Where the case opens and what routing advises: ``carrier`` received the application (the
+    § 14 Abs. 1 SGB IX clock runs there); ``flags`` are the notes to check, "Zuständigkeit
+    prüfen" first when routing names another carrier or none."""
 
-    result = route(application.person, on=application.received, agreement=agreement)
+    carrier: str
+    parties: tuple[str, ...]
+    flags: tuple[str, ...]
+    result: RoutingResult
+
+    @property
+    def check_jurisdiction(self) -> bool:
+        return bool(self.flags) and self.flags[0].startswith(CHECK_JURISDICTION)
+
+
+def _refuse_outside_sgb_ix(result: RoutingResult) -> None:
+    """C3: Hilfe zur Pflege and §§ 67 ff. SGB XII are no SGB IX cases (§ 6 Abs. 1 SGB IX)."""
     if result.outcome == "not_sgb_ix":
         raise RefusedError(
             f"Der Fall wird nicht angelegt: {result.reason} ({result.legal_basis})",
             norm=result.legal_basis,
         )
+
+
+def _receiving_carrier(result: RoutingResult, received_by: str | None, agreement: Agreement) -> str:
+    """The carrier that received the application: ``--received-by``, else ``$GPV_RECEIVED_BY``,
+    else the routed carrier. It must run Gesamtplanverfahren in gpv."""
+    from workflows.settings import RECEIVED_BY_ENV, default_receiving_carrier
+
+    given = received_by or default_receiving_carrier()
+    receiving = given or result.carrier
+    if receiving is None:
+        raise InputError(
+            f"Die Zuständigkeit ist nach den Regeln nicht eindeutig ({result.legal_basis}). Bitte "
+            f"mit --received-by (oder {RECEIVED_BY_ENV}) angeben, bei welchem Träger der Antrag "
+            "einging: Dort läuft die Frist des § 14 Abs. 1 SGB IX, und der Fall wird mit dem "
+            f"Hinweis „{CHECK_JURISDICTION}“ angelegt."
+        )
+    party = agreement.party(receiving)
+    if party.kind in _CASE_CARRIER_KINDS:
+        return party.id
+    if given is not None:
+        raise InputError(
+            f"„{party.name}“ ({party.id}) führt in gpv kein Gesamtplanverfahren; --received-by "
+            "nennt den Träger der Eingliederungshilfe oder das Jugendamt, bei dem der Antrag "
+            "einging."
+        )
+    raise RefusedError(
+        f"Der Fall wird nicht angelegt: {result.reason} Das Gesamtplanverfahren in gpv führt "
+        "nur der Träger der Eingliederungshilfe (§ 117 Abs. 1 SGB IX); den Antrag "
+        f"unverzüglich, spätestens zwei Wochen nach Eingang, an {party.name} weiterleiten "
+        "(§ 14 Abs. 1 S. 1 und 2 SGB IX), oder mit --received-by den Träger angeben, bei dem er "
+        f"einging, um die Frist dort zu führen. ({result.legal_basis})",
+        norm=result.legal_basis,
+    )
+
+
+def _jurisdiction_note(result: RoutingResult, receiving: str, agreement: Agreement) -> str | None:
+    """The "Zuständigkeit prüfen" note when routing names another carrier or none (C5)."""
+    here = agreement.party(receiving).name
+    clock = (
+        f"Die Frist des § 14 Abs. 1 S. 1 SGB IX läuft bei {here}: binnen zwei Wochen nach Eingang "
+        "die Zuständigkeit feststellen oder den Antrag weiterleiten (forward), sonst ist "
+        f"{here} leistender Träger (§ 14 Abs. 2 S. 1 SGB IX)."
+    )
     if result.carrier is None:
-        raise RefusedError(
-            f"Der Fall wird nicht angelegt: Die Zuständigkeit ist nicht eindeutig. {result.reason} "
-            f"({result.legal_basis})",
-            norm=result.legal_basis,
+        return f"{CHECK_JURISDICTION}: {result.reason} ({result.legal_basis}). {clock}"
+    if result.carrier != receiving:
+        routed = agreement.party(result.carrier).name
+        return (
+            f"{CHECK_JURISDICTION}: Nach den Zuständigkeitsregeln ist {routed} zuständig "
+            f"({result.legal_basis}). {clock}"
         )
-    carrier = agreement.party(result.carrier)
-    if carrier.kind not in _CASE_CARRIER_KINDS:
-        raise RefusedError(
-            f"Der Fall wird nicht angelegt: {result.reason} Das Gesamtplanverfahren in gpv führt "
-            "nur der Träger der Eingliederungshilfe (§ 117 Abs. 1 SGB IX); den Antrag "
-            f"unverzüglich, spätestens zwei Wochen nach Eingang, an {carrier.name} weiterleiten "
-            f"(§ 14 Abs. 1 S. 1 und 2 SGB IX). ({result.legal_basis})",
-            norm=result.legal_basis,
-        )
-    return result
+    return None
 
 
-def _routing_view(result: RoutingResult) -> dict[str, Any]:
-    """What routing said, shown with the opened case (not stored: the case row has no column for
-    it)."""
-    return {
-        "carrier": result.carrier,
-        "legal_basis": result.legal_basis,
-        "reason": result.reason,
-        "review_flags": list(result.review_flags),
-    }
+def _routed(
+    application: _Application, agreement: Agreement, received_by: str | None = None
+) -> _Opening:
+    """Routing on the day of receipt, as advice to the receiving carrier (legal-review C5): the
+    case opens where the application arrived, with "Zuständigkeit prüfen" when routing names
+    another carrier or is undecided. Refused (nothing written): a benefit outside the SGB IX, and
+    an application whose receiving carrier is unknown."""
+    from states.routing import route
+
+    result = route(application.person, on=application.received, agreement=agreement)
+    _refuse_outside_sgb_ix(result)
+    receiving = _receiving_carrier(result, received_by, agreement)
+    note = _jurisdiction_note(result, receiving, agreement)
+    others = [p for p in result.parties if p not in (receiving, result.carrier)]
+    parties = (receiving, *others) if note else result.parties
+    flags = ((note,) if note else ()) + tuple(result.review_flags)
+    return _Opening(receiving, tuple(parties), flags, result)
 
 
-def _case_row(case_id: str, application: _Application, result: RoutingResult) -> CaseRow:
-    assert result.carrier is not None  # _routed refuses an undecided routing
-    person, now = application.person, datetime.now(UTC)
+def _case_row(case_id: str, application: _Application, opening: _Opening) -> CaseRow:
+    person, result, now = application.person, opening.result, datetime.now(UTC)
     return CaseRow(
         id=case_id,
         status="",  # set from the decision's case process update
-        carrier=result.carrier,
+        carrier=opening.carrier,
         municipality=result.town,
         received_on=application.received,
-        parties=list(result.parties),
+        parties=list(opening.parties),
         is_minor=result.is_minor,
         version=1,
         contact_email=application.email,
@@ -168,6 +223,12 @@ def _case_row(case_id: str, application: _Application, result: RoutingResult) ->
         disabilities=",".join(sorted(person.disabilities)),
         benefit=person.benefit,
         school_finished=person.school_finished,
+        routed_carrier=result.carrier,
+        routing_basis=result.legal_basis,
+        routing_reason=result.reason,
+        routing_flags=list(opening.flags),
+        school_status=person.school,
+        benefit_start=person.benefit_start,
         created_at=now,
         updated_at=now,
     )
@@ -186,19 +247,22 @@ def open_case(
     benefit_start: date | None = None,
     person_ref: str | None = None,
     contact_email: str | None = None,
+    received_by: str | None = None,
     at: datetime,
     by: str,
 ) -> dict[str, Any]:
-    """Route and open a case in ``received``; returns the case as :func:`show_case` does, plus
-    ``routing`` (carrier, legal_basis, reason, review_flags).
+    """Route and open a case in ``received`` at the carrier that received the application
+    (``received_by``, else ``$GPV_RECEIVED_BY``, else the routed carrier); returns the case as
+    :func:`show_case` does, with ``routing`` (carrier, legal_basis, reason, review_flags).
 
     Routing (AG-SGB IX NRW § 1, § 10 Abs. 4 SGB VIII) runs on the day of receipt with the school
     status (``in_school``, ``finished``, ``none``; required for ages 5–25, InputError otherwise)
     and the benefit's planned start (default: the day of receipt). A benefit outside the SGB IX
-    (Hilfe zur Pflege, §§ 67 ff. SGB XII), an undecided routing and a carrier that is no EGH
-    carrier or youth office are refused with the reason (RefusedError); nothing is written and no
-    case number is used. The case id (``C-<year of receipt>-<number>``) is allocated in the same
-    transaction as the case.
+    (Hilfe zur Pflege, §§ 67 ff. SGB XII) is refused with the reason (RefusedError); nothing is
+    written and no case number is used. Routing is advice: when it names another carrier or none,
+    the case opens anyway with "Zuständigkeit prüfen" and the receiving carrier is told that it
+    must check within the § 14 Abs. 1 period (the notice names no health data). The case id
+    (``C-<year of receipt>-<number>``) is allocated in the same transaction as the case.
     """
     from states.advance import open_case_decision
 
@@ -210,15 +274,18 @@ def open_case(
         school=school, benefit_start=benefit_start, person_ref=person_ref,
         contact_email=contact_email, at=at,
     )  # fmt: skip
-    result = _routed(application, agreement)
+    opening = _routed(application, agreement, received_by)
     with write_session(engine) as session:
         (case_id,) = cases.allocate_case_ids(session, received.year)
-        case = _case_row(case_id, application, result)
-        decision = open_case_decision(cases.case_facts(case), at, by, agreement)
+        case = _case_row(case_id, application, opening)
+        decision = open_case_decision(
+            cases.case_facts(case), at, by, agreement,
+            check_jurisdiction=opening.check_jurisdiction,
+        )  # fmt: skip
         session.add(case)
         session.flush()
         cases.apply_decision(session, case, decision, at=at, by=by, agreement=agreement)
-    return {**show_case(engine, case_id), "routing": _routing_view(result)}
+    return show_case(engine, case_id)
 
 
 def fire(

@@ -1,8 +1,9 @@
 """Where gpv keeps its data: the data folder and the application database URL.
 
 ``GPV_DATA_DIR`` names the data folder (default ``./.gpv``, created on demand); ``GPV_DATABASE_URL``
-names the application database (default: the SQLite file ``gpv.db`` in the data folder). PostgreSQL
-URLs use the psycopg 3 driver: ``postgresql+psycopg://user@host:5432/gpv``.
+names the application database (default: the SQLite file ``gpv.db`` in the data folder);
+``GPV_RECEIVED_BY`` the party that receives applications here (default for ``case open``).
+PostgreSQL URLs use the psycopg 3 driver: ``postgresql+psycopg://user@host:5432/gpv``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from states.errors import ConfigError
 
 DATA_DIR_ENV = "GPV_DATA_DIR"
+#: The carrier that receives applications at this installation (``gpv case open --received-by``).
+RECEIVED_BY_ENV = "GPV_RECEIVED_BY"
 DATABASE_URL_ENV = "GPV_DATABASE_URL"
 DEFAULT_DATA_DIR = ".gpv"
 DATABASE_FILE = "gpv.db"
@@ -37,3 +40,8 @@ def database_url() -> str:
     if url:
         return url
     return f"sqlite:///{data_dir() / DATABASE_FILE}"
+
+
+def default_receiving_carrier() -> str | None:
+    """``$GPV_RECEIVED_BY`` (a party id of the agreement), or None: then the routed carrier."""
+    return (os.environ.get(RECEIVED_BY_ENV) or "").strip() or None

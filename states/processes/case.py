@@ -49,7 +49,6 @@ NORM_DECISION = "§ 120 Abs. 2 SGB IX"
 #: The outcomes of a Bescheid; all but a refusal approve benefits for a period.
 OUTCOMES = ("approval", "partial", "refusal")
 REFUSAL = "refusal"
-FORWARD_TARGET_KINDS = frozenset({"egh_carrier", "youth_office"})
 WITHDRAWN_REASON = "Antrag zurückgenommen"
 CLOSED_REASON = "Fall abgeschlossen"
 
@@ -145,10 +144,13 @@ def _check_forward_target(ctx: StepContext) -> None:
             "Für „forward“ fehlt der Parameter „to“ (der Träger, an den weitergeleitet wird)."
         )
     party = ctx.agreement.party(target)  # InputError naming the known parties
-    if party.kind not in FORWARD_TARGET_KINDS:
+    # § 14 Abs. 1 S. 2 SGB IX: to the carrier the forwarding one deems responsible, any
+    # rehabilitation carrier (§ 6 Abs. 1) the agreement lists.
+    if party.kind not in ctx.agreement.decision_deadline.rehabilitation_carrier_kinds:
         raise InputError(
             f"An „{party.name}“ ({party.id}) kann nicht weitergeleitet werden: Ziel muss ein "
-            "Träger der Eingliederungshilfe oder ein Jugendamt sein."
+            "Rehabilitationsträger sein (§ 6 Abs. 1, § 14 Abs. 1 S. 2 SGB IX), z. B. ein Träger "
+            "der Eingliederungshilfe, ein Jugendamt oder die Agentur für Arbeit."
         )
     if party.id == ctx.snapshot.facts.carrier:
         raise InputError(

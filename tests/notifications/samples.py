@@ -80,6 +80,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "Gesamtplan überprüfen und fortschreiben",
         "lwl",
     ),
+    "jurisdiction_check": {"due": "2026-03-16", "norm": "§ 14 Abs. 1 S. 1 SGB IX"},
     "jurisdiction_reminder": _deadline(
         "jurisdiction", "2026-03-16", "§ 14 Abs. 1 S. 1 SGB IX", "Zuständigkeit klären", "lwl"
     ),

@@ -59,6 +59,19 @@ def test_opening_a_case_starts_the_two_section_14_periods_on_the_receipt() -> No
 # --- § 14 Abs. 1: forwarding ---------------------------------------------------------------------
 
 
+def test_an_application_may_be_forwarded_to_any_rehabilitation_carrier_the_agreement_lists() -> (
+    None
+):
+    """§ 14 Abs. 1 S. 2 with § 6 Abs. 1 Nr. 2 SGB IX: e.g. the Agentur für Arbeit for the entry
+    and training area of a workshop (§ 63 Abs. 1 Nr. 1); not the SPDI (legal-review C5, M1)."""
+    snapshot = build_snapshot("received")
+    decision = step(snapshot, "forward", at(2025, 12, 15), to="agentur-fuer-arbeit-hamm")
+    assert decision.updates[0].to_state == "forwarded"
+    assert decision.notifications[0].context["to"] == "agentur-fuer-arbeit-hamm"
+    with pytest.raises(InputError, match="Rehabilitationsträger"):
+        step(snapshot, "forward", at(2025, 12, 15), to="spdi")
+
+
 def test_forwarding_on_the_last_day_of_the_two_week_period_is_allowed() -> None:
     snapshot, _ = opened_case(date(2025, 12, 11))
     decision = step(snapshot, "forward", at(2025, 12, 29, 23, 30), to="kreis-unna")

@@ -43,6 +43,7 @@ def open_case(
     minor: bool = False,
     municipality: str = "kamen",
     received: date = date(2026, 3, 2),
+    received_by: str | None = None,
 ) -> str:
     from workflows import service
 
@@ -52,7 +53,7 @@ def open_case(
         disabilities="intellectual" if minor else "mental",
         benefit="school_assistant" if minor else "supported_living",
         school="in_school" if minor else None,
-        contact_email=email, at=OPENED_AT, by="test",
+        contact_email=email, received_by=received_by, at=OPENED_AT, by="test",
     )  # fmt: skip
     return str(case["id"])
 

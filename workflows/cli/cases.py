@@ -58,6 +58,11 @@ def _print_case(case: dict[str, Any]) -> None:
         f"Fall {case['id']}  Status: {case['status']}  Träger: {case['carrier']}  "
         f"Ort: {case['municipality']}  Version: {case['version']}"
     )
+    if case.get("received_on"):
+        typer.echo(f"Eingang: {case['received_on']} bei {case['carrier']} (§ 14 Abs. 1 SGB IX)")
+    routing = case.get("routing") or {}
+    if routing.get("reason"):
+        _print_routing(routing)
     typer.echo(
         "Prozesse: "
         + ", ".join(f"{name}={state or '–'}" for name, state in case["processes"].items())
@@ -80,7 +85,10 @@ def _print_case(case: dict[str, Any]) -> None:
 
 
 def _print_routing(routing: dict[str, Any]) -> None:
-    typer.echo(f"Zuständigkeit: {routing['reason']} ({routing['legal_basis']})")
+    advice = routing.get("carrier") or "nicht eindeutig"
+    typer.echo(
+        f"Zuständigkeit laut Regeln: {advice}: {routing['reason']} ({routing['legal_basis']})"
+    )
     for flag in routing["review_flags"]:
         typer.echo(f"Prüfhinweis: {flag}")
 
@@ -105,6 +113,15 @@ def case_open(
     contact_email: Annotated[
         str | None,
         typer.Option("--contact-email", help="E-Mail der Person oder ihrer rechtlichen Betreuung."),
+    ] = None,
+    received_by: Annotated[
+        str | None,
+        typer.Option(
+            "--received-by",
+            metavar="PARTEI",
+            help="Träger, bei dem der Antrag einging (Partei-ID, z. B. lwl); dort läuft die Frist "
+            "des § 14 Abs. 1 SGB IX. Standard: GPV_RECEIVED_BY, sonst der Träger laut Regeln.",
+        ),
     ] = None,
     at: Annotated[str | None, typer.Option("--at", help="Zeitpunkt der Erfassung.")] = None,
     by: ByOpt = None,
@@ -131,6 +148,7 @@ def case_open(
         benefit_start=parse_date(benefit_start, "--benefit-start") if benefit_start else None,
         person_ref=person_ref,
         contact_email=contact_email,
+        received_by=received_by,
         at=parse_when(at, "--at"),
         by=default_user(by),
     )
@@ -138,7 +156,6 @@ def case_open(
         emit_json(case)
         return
     _print_case(case)
-    _print_routing(case["routing"])
     typer.echo(case["id"])
 
 

@@ -144,6 +144,9 @@ def _new_case(plan: CasePlan, case_id: str) -> ReplayedCase:
         "disabilities": ",".join(sorted(person.disabilities)), "benefit": person.benefit,
         "school_finished": None, "data_transfer_objection": False,
         "objection_notice_given_on": None, "decided_on": None,
+        "routed_carrier": routed.carrier, "routing_basis": routed.legal_basis,
+        "routing_reason": routed.reason, "routing_flags": list(routed.review_flags),
+        "school_status": person.school, "benefit_start": person.benefit_start,
         "created_at": opened, "updated_at": opened,
     }  # fmt: skip
     return ReplayedCase(case=case, facts=facts)

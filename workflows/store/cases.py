@@ -400,7 +400,15 @@ def case_view(session: Session, case_id: str) -> dict[str, Any]:
         "status": case.status,
         "carrier": case.carrier,
         "municipality": case.municipality,
+        "received_on": case.received_on.isoformat(),
         "processes": processes,
+        # Routing is advice to the receiving carrier (the case's carrier): legal-review C5.
+        "routing": {
+            "carrier": case.routed_carrier,
+            "legal_basis": case.routing_basis,
+            "reason": case.routing_reason,
+            "review_flags": list(case.routing_flags or ()),
+        },
         "deadlines": [
             {
                 "rule": d.rule,

@@ -56,6 +56,16 @@ class CaseRow(SQLModel, table=True):
     data_transfer_objection: bool = False
     objection_notice_given_on: date | None = None
     decided_on: date | None = None  # last Bescheid (§ 120 Abs. 2 SGB IX); anchors the review
+    # The carrier is the one that received the application: the § 14 Abs. 1 SGB IX clock runs
+    # there. Routing's answer is advice (issue 9, legal-review C5): the carrier it names (None when
+    # undecided), its norm and reason, and the notes to check ("Zuständigkeit prüfen", § 41 SGB
+    # VIII, ...). The reason names age and disability: shown to the case manager only.
+    routed_carrier: str | None = None
+    routing_basis: str | None = None
+    routing_reason: str | None = None
+    routing_flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    school_status: str | None = None  # in_school | finished | none (AG-SGB IX NRW § 1 Abs. 2)
+    benefit_start: date | None = None  # planned start of the benefit (routing asks about it)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

@@ -104,21 +104,24 @@ def test_case_open_routes_the_case_and_prints_its_id_as_the_last_line(cli):
 
 
 def test_case_show_json_has_exactly_the_keys_of_the_contract(cli):
-    opened = cli.json(*OPEN_ADULT)
-    routing = opened.pop("routing")  # what routing said, shown when the case is opened
-    assert set(routing) == {"carrier", "legal_basis", "reason", "review_flags"}
-    case = opened
+    case = cli.json(*OPEN_ADULT)
     assert list(case) == [
         "id",
         "status",
         "carrier",
         "municipality",
+        "received_on",
         "processes",
+        "routing",
         "deadlines",
         "history",
         "version",
     ]
     assert case == cli.json("case", "show", case["id"])
+    # Routing is advice beside the receiving carrier (legal-review C5)
+    assert set(case["routing"]) == {"carrier", "legal_basis", "reason", "review_flags"}
+    assert case["routing"]["carrier"] == case["carrier"] == "lwl"
+    assert case["received_on"] == "2026-03-02"
     assert case["processes"] == {
         "case": "received",
         "statement": None,

@@ -82,16 +82,16 @@ def test_every_event_of_the_policy_travels_from_trigger_to_the_smtp_server(
     def fire(case_id: str, trigger: str, day: str, **params: str) -> None:
         service.fire(notify_engine, case_id, trigger, params, at=at(day), by="fm")
 
-    adult, minor, forwarded, idle = (
+    adult, minor, idle = (
         open_case(notify_engine),
         open_case(notify_engine, minor=True),
         open_case(notify_engine),
-        open_case(notify_engine),
     )
-    fire(forwarded, "forward", "2026-03-03", to="kreis-unna")
     for case_id in (adult, minor):
         fire(case_id, "accept_jurisdiction", "2026-03-03")
-    fire(adult, "request_statement", "2026-03-03")
+    fire(adult, "request_statement", "2026-03-03")  # the first message: the one refused below
+    forwarded = open_case(notify_engine, received_by="kreis-unna")  # routed to the LWL (C5)
+    fire(forwarded, "forward", "2026-03-03", to="lwl")
     fire(adult, "cancel_statement", "2026-03-04")
     fire(adult, "request_statement", "2026-03-04")
     fire(adult, "decline_statement_request", "2026-03-05", reason="keine Kapazität")

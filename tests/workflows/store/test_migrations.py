@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -173,6 +174,13 @@ def test_a_store_from_before_the_deadline_variants_is_migrated_keeping_its_rows(
             rows = conn.execute(
                 text("SELECT rule, due, status, variant FROM deadlines ORDER BY id")
             ).all()
+            case = conn.execute(
+                text("SELECT carrier, routed_carrier, routing_flags FROM cases")
+            ).one()
+        # 0003: existing cases were opened at the routed carrier (routing advice, C5)
+        assert (case[0], case[1], json.loads(case[2]) if isinstance(case[2], str) else case[2]) == (
+            "lwl", "lwl", [],
+        )  # fmt: skip
         assert [(r[0], str(r[1]), r[2], r[3]) for r in rows] == [
             ("decision", "2026-03-23", "missed", "standard"),
             ("decision", "2026-04-02", "open", "after_statement"),

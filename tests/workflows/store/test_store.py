@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from states.errors import ConflictError, InputError, NotFoundError, RefusedError
+from states.errors import ConflictError, InputError, NotFoundError
 from tests.workflows.conftest import noon, open_case
 from workflows import service, settings
 from workflows.store import cases
@@ -78,17 +78,66 @@ def test_bulk_allocation_hands_out_consecutive_ids(engine):
     assert second == ["C-2026-000004", "C-2026-000005"]
 
 
-def test_an_undecided_routing_is_refused_with_its_reason_and_writes_nothing(engine):
+#: A school benefit after school ended: routing cannot decide (AG-SGB IX NRW § 1 Abs. 2).
+UNDECIDED = {
+    "birth_date": date(2008, 1, 1),
+    "benefit": "school_assistant",
+    "school_finished": date(2025, 7, 1),
+}
+
+
+def test_an_undecided_routing_without_a_receiving_carrier_asks_for_it_and_writes_nothing(
+    engine, monkeypatch
+):
+    monkeypatch.delenv(settings.RECEIVED_BY_ENV, raising=False)
     before = counts(engine)
-    with pytest.raises(RefusedError) as refused:
-        # a school benefit after school ended: a human checks the facts (AG-SGB IX NRW § 1 Abs. 2)
-        open_adult(
-            engine,
-            birth_date=date(2008, 1, 1),
-            benefit="school_assistant",
-            school_finished=date(2025, 7, 1),
-        )
-    assert "laufende Schulausbildung" in refused.value.message
+    with pytest.raises(InputError) as asked:
+        open_adult(engine, **UNDECIDED)
+    assert "--received-by" in asked.value.message and "§ 14 Abs. 1" in asked.value.message
+    assert counts(engine) == before
+
+
+def test_an_undecided_routing_opens_the_case_at_the_receiving_carrier_with_its_clock(engine):
+    """Legal-review C5 (S3 corrected): the two weeks of § 14 Abs. 1 S. 1 SGB IX run at the
+    carrier that received the application, whatever routing says; the case is flagged
+    "Zuständigkeit prüfen" and that carrier is told, without the reason (it names age and
+    disability)."""
+    case = service.show_case(engine, open_adult(engine, received_by="lwl", **UNDECIDED))
+    assert case["carrier"] == "lwl" and case["received_on"] == "2026-03-02"
+    assert case["routing"]["carrier"] is None
+    assert case["routing"]["review_flags"][0].startswith("Zuständigkeit prüfen: ")
+    assert "laufende Schulausbildung" in case["routing"]["reason"]
+    jurisdiction = next(d for d in case["deadlines"] if d["rule"] == "jurisdiction")
+    assert (jurisdiction["due"], jurisdiction["status"]) == ("2026-03-16", "open")
+    with engine.connect() as conn:
+        notices = conn.execute(text("SELECT event, recipient_party, context FROM outbox")).all()
+    assert [(n[0], n[1]) for n in notices] == [("jurisdiction_check", "lwl")]
+    assert "Schul" not in str(notices[0][2])
+
+
+def test_routing_to_another_carrier_is_advice_and_the_clock_runs_where_the_application_arrived(
+    engine, monkeypatch
+):
+    """An adult's application that arrived at the Kreis (GPV_RECEIVED_BY): the LWL is the carrier
+    by the rules (AG-SGB IX NRW § 1 Abs. 1), but the Kreis must decide or forward within two weeks
+    of its receipt (§ 14 Abs. 1 S. 1 SGB IX); the LWL is not a party of the case until then."""
+    monkeypatch.setenv(settings.RECEIVED_BY_ENV, "kreis-unna")
+    case = service.show_case(engine, open_adult(engine))
+    assert (case["carrier"], case["routing"]["carrier"]) == ("kreis-unna", "lwl")
+    assert "LWL" in case["routing"]["review_flags"][0]
+    with read_session(engine) as session:
+        row = session.get(CaseRow, case["id"])
+        assert row is not None and "lwl" not in row.parties
+    forwarded = service.fire(
+        engine, case["id"], "forward", {"to": "lwl"}, at=noon("2026-03-10"), by=BY
+    )
+    assert forwarded["status"] == "forwarded"
+
+
+def test_a_receiving_party_that_runs_no_gesamtplanverfahren_is_bad_input(engine):
+    before = counts(engine)
+    with pytest.raises(InputError, match="--received-by"):
+        open_adult(engine, received_by="spdi")
     assert counts(engine) == before
 
 
