@@ -273,6 +273,22 @@ def open_case_decision(
         facts=facts, processes={Process.CASE: ProcessInstance(Process.CASE, initial, {}, 1)}
     )
     choice = decision_deadline.choose(opened, agreement)
+    decision = open_rule(
+        ctx, "decision", facts.received_on, variant=choice.variant or "standard",
+        reason=choice.reason,
+    )  # fmt: skip
+    if facts.forwarded_from is not None:
+        # § 14 Abs. 2 S. 4 SGB IX: the carrier the application was forwarded to is the leistender
+        # Träger; its decision period runs from the receipt there, it has no two weeks to forward.
+        audit = AuditEntry(
+            OPEN_CASE, Process.CASE, None, initial, at, by, {"forwarded_from": facts.forwarded_from}
+        )
+        return Decision(
+            trigger=OPEN_CASE,
+            updates=(ProcessUpdate(Process.CASE, None, initial, {}, new_instance=True),),
+            deadlines_open=(decision,),
+            audit=audit,
+        )
     jurisdiction = open_rule(ctx, "jurisdiction", facts.received_on)
     notices: tuple[NotificationEvent, ...] = ()
     if check_jurisdiction:
@@ -282,16 +298,7 @@ def open_case_decision(
         trigger=OPEN_CASE,
         updates=(ProcessUpdate(Process.CASE, None, initial, {}, new_instance=True),),
         notifications=notices,
-        deadlines_open=(
-            jurisdiction,
-            open_rule(
-                ctx,
-                "decision",
-                facts.received_on,
-                variant=choice.variant or "standard",
-                reason=choice.reason,
-            ),
-        ),
+        deadlines_open=(jurisdiction, decision),
         audit=AuditEntry(OPEN_CASE, Process.CASE, None, initial, at, by, {}),
     )
 

@@ -158,13 +158,16 @@ class DecisionDeadlineSettings:
     """Which facts choose the variant of the decision deadline (``[decision_deadline]``).
 
     ``rehabilitation_carrier_kinds``: party kinds that are rehabilitation carriers (§ 6 Abs. 1
-    SGB IX); one of them involved besides the case's carrier means § 15 Abs. 4 S. 1 SGB IX.
+    SGB IX), the targets of a forwarding (§ 14 Abs. 1 S. 2). ``section_15_kinds``: those whose
+    involvement in a case besides its carrier means § 15 Abs. 4 S. 1 SGB IX (a subset: the youth
+    office's part in a minor's case is information under § 117 Abs. 6, not § 15).
     ``gesamtplankonferenz_two_months``: the reading of § 120 Abs. 1 SGB IX for a
     Gesamtplankonferenz without other carriers (see the agreement file for the dispute).
     """
 
     rehabilitation_carrier_kinds: frozenset[str]
     gesamtplankonferenz_two_months: bool
+    section_15_kinds: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,9 @@ class Agreement:
     rules: dict[str, DeadlineRule]
     routing: RoutingSettings
     decision_deadline: DecisionDeadlineSettings = field(
-        default_factory=lambda: DecisionDeadlineSettings(frozenset({"egh_carrier"}), True)
+        default_factory=lambda: DecisionDeadlineSettings(
+            frozenset({"egh_carrier", "youth_office"}), True, frozenset({"egh_carrier"})
+        )
     )
     source: Path | None = None
     _town_index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -718,18 +723,32 @@ def _parse_rule(
     )
 
 
-def _parse_decision_deadline(raw: Mapping[str, Any], ck: _Checker) -> DecisionDeadlineSettings:
-    prefix = "decision_deadline."
-    ck.only_keys(raw, prefix, {"rehabilitation_carrier_kinds", "gesamtplankonferenz_two_months"})
-    kinds = raw.get("rehabilitation_carrier_kinds")
+def _kinds(raw: Mapping[str, Any], key: str, prefix: str, ck: _Checker) -> frozenset[str]:
+    kinds = raw.get(key)
     if not isinstance(kinds, list) or not all(k in PARTY_KINDS for k in kinds):
         raise ck.fail(
-            prefix + "rehabilitation_carrier_kinds",
+            prefix + key,
             f"Erwartet wird eine Liste von Parteiarten ({', '.join(PARTY_KINDS)}), "
             f"nicht {kinds!r}.",
         )
+    return frozenset(kinds)
+
+
+def _parse_decision_deadline(raw: Mapping[str, Any], ck: _Checker) -> DecisionDeadlineSettings:
+    prefix = "decision_deadline."
+    keys = {"rehabilitation_carrier_kinds", "section_15_kinds", "gesamtplankonferenz_two_months"}
+    ck.only_keys(raw, prefix, keys)
+    carriers = _kinds(raw, "rehabilitation_carrier_kinds", prefix, ck)
+    section_15 = _kinds(raw, "section_15_kinds", prefix, ck)
+    if not section_15 <= carriers:
+        raise ck.fail(
+            prefix + "section_15_kinds",
+            "Nur Rehabilitationsträger (rehabilitation_carrier_kinds) können nach § 15 SGB IX "
+            f"beteiligt sein, nicht {sorted(section_15 - carriers)}.",
+        )
     return DecisionDeadlineSettings(
-        rehabilitation_carrier_kinds=frozenset(kinds),
+        rehabilitation_carrier_kinds=carriers,
+        section_15_kinds=section_15,
         gesamtplankonferenz_two_months=ck.boolean(
             raw, "gesamtplankonferenz_two_months", prefix, True
         ),

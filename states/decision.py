@@ -62,7 +62,8 @@ class CaseFacts:
     """What the rules need to know about a case. No health data beyond what routing needs.
 
     ``received_on`` is the receipt of the application at the current carrier (§ 14 Abs. 1 SGB IX);
-    ``parties`` the party ids routing decided to involve (carrier first).
+    ``parties`` the party ids routing decided to involve (carrier first); ``forwarded_from`` the
+    case the application was forwarded from (§ 14 Abs. 2 S. 4 SGB IX), if it was.
     """
 
     case_id: str
@@ -72,6 +73,7 @@ class CaseFacts:
     parties: tuple[str, ...] = ()
     is_minor: bool = False
     has_contact_email: bool = False
+    forwarded_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ The carrier decides on an application within a period that depends on what the c
   requested Gutachten is awaited no decision deadline runs: the S. 2 deadline is *superseded*, not
   missed. If the request is declined or cancelled, S. 2 returns with its original due date;
 * § 15 Abs. 4 S. 1 SGB IX (``other_carriers``): six weeks from receipt when other rehabilitation
-  carriers are involved (the party kinds are agreement data);
+  carriers are involved (the party kinds are agreement data, ``section_15_kinds``);
 * § 15 Abs. 4 S. 2, § 120 Abs. 1 SGB IX (``conference``): two months from receipt once a
   Gesamtplankonferenz is set (the reading for a conference without other carriers is the agreement
   key ``decision_deadline.gesamtplankonferenz_two_months``).
@@ -77,7 +77,7 @@ def _conference(snapshot: CaseSnapshot, agreement: Agreement) -> Choice | None:
 
 def _other_carriers(snapshot: CaseSnapshot, agreement: Agreement) -> Choice | None:
     """§ 15 Abs. 4 S. 1 SGB IX: other rehabilitation carriers (§ 6 Abs. 1) are involved."""
-    kinds = agreement.decision_deadline.rehabilitation_carrier_kinds
+    kinds = agreement.decision_deadline.section_15_kinds
     facts = snapshot.facts
     others = [
         agreement.parties[p].name

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, Subquery, func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date, is_overdue
@@ -27,7 +27,7 @@ from states.errors import InputError, RefusedError
 from workflows.store import audit, cases
 from workflows.store.db import read_session, write_session
 from workflows.store.models import CaseRow, DeadlineRow
-from workflows.store.rows import OUTSTANDING
+from workflows.store.rows import CASE_CARRIER_KINDS, OUTSTANDING, forwarded_case_values
 
 if TYPE_CHECKING:
     from states.routing import PersonFacts, RoutingResult
@@ -104,9 +104,6 @@ def _checked_application(
     return _Application(received, person, (person_ref or "").strip() or None, email)
 
 
-#: Party kinds whose cases gpv runs: the Gesamtplanverfahren is the EGH carrier's procedure
-#: (§ 117 Abs. 1 SGB IX), and the youth office's under § 35a SGB VIII.
-_CASE_CARRIER_KINDS = frozenset({"egh_carrier", "youth_office"})
 CHECK_JURISDICTION = "Zuständigkeit prüfen"
 
 
@@ -150,7 +147,7 @@ def _receiving_carrier(result: RoutingResult, received_by: str | None, agreement
             f"Hinweis „{CHECK_JURISDICTION}“ angelegt."
         )
     party = agreement.party(receiving)
-    if party.kind in _CASE_CARRIER_KINDS:
+    if party.kind in CASE_CARRIER_KINDS:
         return party.id
     if given is not None:
         raise InputError(
@@ -316,7 +313,41 @@ def fire(
         cases.persist_decision(
             session, case_id, loaded.version, decision, at=at, by=by, agreement=agreement
         )
+        if trigger == "forward":
+            _open_forwarded(
+                session, case_id, params["to"].strip(), at=at, by=by, agreement=agreement
+            )
     return show_case(engine, case_id)
+
+
+def _open_forwarded(
+    session: Session, case_id: str, target: str, *, at: datetime, by: str, agreement: Agreement
+) -> str | None:
+    """§ 14 Abs. 2 S. 4 SGB IX: the application goes on at the carrier it was forwarded to, as a
+    case of its own linked both ways, in the transaction of the forwarding. Its receipt is the day
+    of the forwarding (gpv hands it over at once); after a second forwarding by agreement (§ 14
+    Abs. 3) the periods already running go on, so the receipt stays the one at the second carrier.
+    A carrier that runs no Gesamtplanverfahren in gpv (e.g. the Agentur für Arbeit) gets the
+    notice only. Returns the new case id, or None."""
+    from states.advance import open_case_decision
+
+    if agreement.party(target).kind not in CASE_CARRIER_KINDS:
+        return None
+    first = cases.get_case(session, case_id)
+    received = first.received_on if first.forwarded_from else berlin_date(at)
+    (new_id,) = cases.allocate_case_ids(session, received.year)
+    source = agreement.party(first.carrier).name
+    table = CaseRow.__table__  # type: ignore[attr-defined]
+    columns = {c.name: getattr(first, c.name) for c in table.columns}
+    case = CaseRow(
+        **forwarded_case_values(columns, new_id, target, received, source, datetime.now(UTC))
+    )
+    first.forwarded_to = new_id
+    session.add(case)
+    session.flush()
+    decision = open_case_decision(cases.case_facts(case), at, by, agreement)
+    cases.apply_decision(session, case, decision, at=at, by=by, agreement=agreement)
+    return new_id
 
 
 def show_case(engine: Engine, case_id: str) -> dict[str, Any]:

@@ -103,6 +103,29 @@ def is_within_jurisdiction_period(ctx: StepContext) -> bool:
     return ctx.today <= jurisdiction_due(ctx)
 
 
+#: The answers that record the agreement of § 14 Abs. 3 SGB IX (``--set agreed=ja``).
+AGREED = frozenset({"ja", "yes", "true"})
+
+
+def _forwarded_already(ctx: StepContext) -> TransitionRefused:
+    return refused(
+        f"Der Antrag wurde bereits an diesen Träger weitergeleitet (von "
+        f"{ctx.snapshot.facts.forwarded_from}); er ist leistender Träger und leitet nicht erneut "
+        "weiter (§ 14 Abs. 2 S. 4 SGB IX), es sei denn im Einvernehmen mit dem Träger, den er für "
+        "zuständig hält: dann mit --set agreed=ja (§ 14 Abs. 3 SGB IX); der Fall bleibt im "
+        f"Zustand {_state_text(CaseState.RECEIVED)}",
+        "§ 14 Abs. 3 SGB IX",
+    )
+
+
+@guard(_forwarded_already)
+def is_first_forwarding_or_agreed(ctx: StepContext) -> bool:
+    """§ 14 Abs. 2 S. 4 SGB IX: one forwarding; a second only by agreement (§ 14 Abs. 3)."""
+    if ctx.snapshot.facts.forwarded_from is None:
+        return True
+    return ctx.params.get("agreed", "").strip().lower() in AGREED
+
+
 def _statement_open(ctx: StepContext) -> TransitionRefused:
     state = statement.StatementState(str(ctx.state_of(Process.STATEMENT)))
     return refused(
@@ -232,7 +255,12 @@ K = CaseState
 _OPEN = (K.RECEIVED, K.ASSESSMENT, K.DETERMINED, K.PLANNED, K.DECIDED)
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("accept_jurisdiction", K.RECEIVED, K.ASSESSMENT),
-    Transition("forward", K.RECEIVED, K.FORWARDED, guards=(is_within_jurisdiction_period,)),
+    Transition(
+        "forward",
+        K.RECEIVED,
+        K.FORWARDED,
+        guards=(is_first_forwarding_or_agreed, is_within_jurisdiction_period),
+    ),
     Transition(
         "determine_benefits",
         K.ASSESSMENT,
@@ -343,7 +371,11 @@ DEFINITION = ProcessDefinition(
     triggers=(
         TriggerSpec("accept_jurisdiction", "Zuständigkeit annehmen", NORM_JURISDICTION),
         TriggerSpec(
-            "forward", "Antrag weiterleiten", NORM_JURISDICTION, ("to",), optional=("reason",)
+            "forward",
+            "Antrag weiterleiten",
+            NORM_JURISDICTION,
+            ("to",),
+            optional=("reason", "agreed"),
         ),
         TriggerSpec("determine_benefits", "Leistungen feststellen", NORM_DETERMINATION),
         TriggerSpec("draw_up_plan", "Gesamtplan aufstellen", NORM_PLAN, ("review",)),

@@ -112,18 +112,27 @@ def test_a_request_declined_after_the_original_date_returns_a_deadline_already_p
 
 
 def test_other_rehabilitation_carriers_give_six_weeks_from_receipt() -> None:
-    """§ 15 Abs. 4 S. 1 SGB IX: a youth office involved besides the LWL: 2026-03-02 → Mon
-    2026-04-13. A Gutachten does not shorten it."""
-    snapshot, decision = opened(parties=("lwl", "jugendamt-werne"))
+    """§ 15 Abs. 4 S. 1 SGB IX: the Agentur für Arbeit involved besides the LWL: 2026-03-02 →
+    Mon 2026-04-13. A Gutachten does not shorten it."""
+    snapshot, decision = opened(parties=("lwl", "agentur-fuer-arbeit-hamm"))
     spec = next(s for s in decision.deadlines_open if s.rule == "decision")
     assert (spec.variant, spec.due, spec.norm) == (
         "other_carriers", date(2026, 4, 13), "§ 15 Abs. 4 S. 1 SGB IX",
     )  # fmt: skip
-    assert "Jugendamt" in spec.variant_reason
+    assert "Agentur für Arbeit" in spec.variant_reason
+
     snapshot, (_, request) = walk(snapshot, ACCEPT, REQUEST)
     assert not request.deadlines_close and decision_deadline(snapshot) == OpenDeadline(
         "decision", RECEIVED, date(2026, 4, 13), Process.CASE, "other_carriers"
     )
+
+
+def test_a_youth_office_informed_in_a_minors_case_is_no_section_15_involvement() -> None:
+    """§ 117 Abs. 6 SGB IX: the youth office takes part for information; the three weeks of
+    § 14 Abs. 2 S. 2 stay (agreement key section_15_kinds)."""
+    _, decision = opened(parties=("lwl", "jugendamt-werne"))
+    spec = next(s for s in decision.deadlines_open if s.rule == "decision")
+    assert (spec.variant, spec.due) == ("standard", date(2026, 3, 23))
 
 
 TOUR = (
@@ -202,7 +211,7 @@ def test_a_deadline_is_missed_only_if_its_own_period_ended_before_the_closing_st
     """For random valid step sequences: every MISSED closure closes a deadline whose due date
     lies before the step's day; a superseded deadline is never recorded as missed; and while the
     decision is owed, a decision deadline runs unless a requested Gutachten is awaited."""
-    parties = data.draw(st.sampled_from([("lwl",), ("lwl", "jugendamt-werne")]))
+    parties = data.draw(st.sampled_from([("lwl",), ("lwl", "agentur-fuer-arbeit-hamm")]))
     snapshot, _ = opened(parties)
     now = at(2026, 3, 2)
 

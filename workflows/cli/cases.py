@@ -60,6 +60,10 @@ def _print_case(case: dict[str, Any]) -> None:
     )
     if case.get("received_on"):
         typer.echo(f"Eingang: {case['received_on']} bei {case['carrier']} (§ 14 Abs. 1 SGB IX)")
+    if case.get("forwarded_from"):
+        typer.echo(f"Weitergeleitet von: {case['forwarded_from']} (§ 14 Abs. 2 S. 4 SGB IX)")
+    if case.get("forwarded_to"):
+        typer.echo(f"Weitergeleitet an: {case['forwarded_to']} (§ 14 Abs. 1 S. 2 SGB IX)")
     routing = case.get("routing") or {}
     if routing.get("reason"):
         _print_routing(routing)

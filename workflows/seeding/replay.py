@@ -33,6 +33,7 @@ from workflows.store.rows import (
     Values,
     apply_closing,
     decision_rows,
+    forwarded_case_values,
     matches,
 )
 from workflows.store.sweep_rule import SweepStep, miss_entry, swept_until
@@ -56,6 +57,8 @@ class ReplayedCase:
     # (audit entry, its notices) and the sweep's reminders and escalations, in the order written
     entries: list[tuple[NewEntry, tuple[NotificationEvent, ...]]] = field(default_factory=list)
     sweep_notices: list[SweepStep] = field(default_factory=list)
+    # (target, at, by) of a forwarding: the seed opens the linked case (§ 14 Abs. 2 S. 4 SGB IX)
+    forwarded: tuple[str, datetime, str] | None = None
 
     def snapshot(self) -> CaseSnapshot:
         return CaseSnapshot(
@@ -147,6 +150,7 @@ def _new_case(plan: CasePlan, case_id: str) -> ReplayedCase:
         "routed_carrier": routed.carrier, "routing_basis": routed.legal_basis,
         "routing_reason": routed.reason, "routing_flags": list(routed.review_flags),
         "school_status": person.school, "benefit_start": person.benefit_start,
+        "forwarded_from": None, "forwarded_to": None,
         "created_at": opened, "updated_at": opened,
     }  # fmt: skip
     return ReplayedCase(case=case, facts=facts)
@@ -163,8 +167,33 @@ def replay(
     for trigger, at, params in plan.steps:
         if trigger == "forward":  # § 14 Abs. 1 SGB IX: to the other carrier of the agreement
             params = {"to": "kreis-unna" if plan.routed.carrier == "lwl" else "lwl"}
+            sim.forwarded = (params["to"], at, by)
         _sweep_until(sim, at)
         _apply(sim, advance(sim.snapshot(), trigger, params, at, by, agreement), at, by)
         sim.case["version"] += 1
+    _sweep_until(sim, now)
+    return sim
+
+
+def replay_forwarded(
+    first: ReplayedCase, case_id: str, now: datetime, agreement: Agreement
+) -> ReplayedCase:
+    """The case gpv opens at the carrier ``first`` was forwarded to (``service._open_forwarded``),
+    as of ``now``: opened in the forwarding's moment, then only swept (the seed's plans end with
+    the forwarding). Sets ``first``'s link to it."""
+    assert first.forwarded is not None
+    target, at, by = first.forwarded
+    received = first.case["received_on"] if first.case["forwarded_from"] else berlin_date(at)
+    source = agreement.party(first.case["carrier"]).name
+    case = forwarded_case_values(first.case, case_id, target, received, source, at)
+    first.case["forwarded_to"] = case_id
+    facts = CaseFacts(
+        case_id=case_id, received_on=received, carrier=target,
+        municipality=case["municipality"], parties=tuple(case["parties"]),
+        is_minor=case["is_minor"], has_contact_email=bool(case["contact_email"]),
+        forwarded_from=first.case["id"],
+    )  # fmt: skip
+    sim = ReplayedCase(case=case, facts=facts)
+    _apply(sim, open_case_decision(facts, at, by, agreement), at, by)
     _sweep_until(sim, now)
     return sim

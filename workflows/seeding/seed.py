@@ -44,16 +44,17 @@ from sqlmodel import Session
 from notifications.policy import CaseView
 from states.agreement import Agreement, load_agreement
 from states.calendar import BERLIN
+from states.deadlines import berlin_date
 from states.decision import NotificationEvent
 from states.errors import InputError
 from workflows.seeding.plans import PROFILES, SCENARIOS, CasePlan, Scenario, plans
-from workflows.seeding.replay import ReplayedCase, replay
+from workflows.seeding.replay import ReplayedCase, replay, replay_forwarded
 from workflows.store import audit
 from workflows.store.cases import allocate_case_ids
 from workflows.store.db import write_session
 from workflows.store.models import CaseRow, ConsentRow, DeadlineRow, ProcessRow
 from workflows.store.outbox import OutboxRow, OutboxStatus, outbox_values
-from workflows.store.rows import Values
+from workflows.store.rows import CASE_CARRIER_KINDS, Values
 from workflows.store.sweep_rule import DeadlineFacts, SweepStep, plan_escalation, plan_reminder
 
 __all__ = [
@@ -180,6 +181,8 @@ class _Tally:
     def report(self) -> dict[str, Any]:
         return {
             "cases": len(self.ids),
+            # opened where a seeded application was forwarded to (§ 14 Abs. 2 S. 4 SGB IX)
+            "forwarded_cases": self.totals["forwarded_cases"],
             "first_id": self.ids[0] if self.ids else None,
             "last_id": self.ids[-1] if self.ids else None,
             "deadlines": self.totals["deadlines"],
@@ -201,6 +204,30 @@ def _allocate(engine: Engine, chunk: Sequence[CasePlan]) -> list[str]:
         ]
 
 
+def _linked(
+    engine: Engine, sims: list[ReplayedCase], now: datetime, agreement: Agreement
+) -> list[ReplayedCase]:
+    """The cases gpv opens where the chunk's applications were forwarded to (§ 14 Abs. 2 S. 4
+    SGB IX), ids allocated after the chunk's, in the order of the forwardings."""
+    forwarded = sorted(
+        (s for s in sims if s.forwarded is not None and _runs_cases(agreement, s.forwarded[0])),
+        key=lambda s: s.forwarded[1],  # type: ignore[index]
+    )
+    if not forwarded:
+        return []
+    with write_session(engine) as session:
+        ids = [
+            allocate_case_ids(session, berlin_date(s.forwarded[1]).year)[0]  # type: ignore[index]
+            for s in forwarded
+        ]
+    return [replay_forwarded(s, cid, now, agreement) for s, cid in zip(forwarded, ids, strict=True)]
+
+
+def _runs_cases(agreement: Agreement, party: str) -> bool:
+    """Whether gpv opens cases for ``party``."""
+    return agreement.party(party).kind in CASE_CARRIER_KINDS
+
+
 def seed_plans(
     engine: Engine,
     case_plans: Sequence[CasePlan],
@@ -219,9 +246,12 @@ def seed_plans(
         sims = [
             replay(p, cid, now, agreement, rng) for p, cid in zip(chunk, chunk_ids, strict=True)
         ]
+        linked = _linked(engine, sims, now, agreement)
+        sims += linked
         with write_session(engine) as session:
             n_audit, n_outbox = _write(session, sims, agreement)
         tally.add(chunk_ids, sims, n_audit, n_outbox)
+        tally.totals["forwarded_cases"] += len(linked)
     return tally.report()
 
 

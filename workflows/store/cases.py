@@ -206,6 +206,7 @@ def case_facts(case: CaseRow) -> CaseFacts:
         parties=view.parties,
         is_minor=view.is_minor,
         has_contact_email=view.has_contact_email,
+        forwarded_from=case.forwarded_from,
     )
 
 
@@ -401,6 +402,9 @@ def case_view(session: Session, case_id: str) -> dict[str, Any]:
         "carrier": case.carrier,
         "municipality": case.municipality,
         "received_on": case.received_on.isoformat(),
+        # § 14 Abs. 2 S. 4 SGB IX: the forwarded application's cases, both ways
+        "forwarded_from": case.forwarded_from,
+        "forwarded_to": case.forwarded_to,
         "processes": processes,
         # Routing is advice to the receiving carrier (the case's carrier): legal-review C5.
         "routing": {

@@ -66,6 +66,10 @@ class CaseRow(SQLModel, table=True):
     routing_flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     school_status: str | None = None  # in_school | finished | none (AG-SGB IX NRW § 1 Abs. 2)
     benefit_start: date | None = None  # planned start of the benefit (routing asks about it)
+    # The chain of a forwarded application (§ 14 Abs. 2 S. 4, Abs. 3 SGB IX): the case it came from
+    # and the case it went to, both pseudonymous references.
+    forwarded_from: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    forwarded_to: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

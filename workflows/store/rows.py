@@ -359,3 +359,45 @@ def decision_rows(
         audit=_audit(case_id, decision, at, by),
         notices=tuple(decision.notifications),
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# A forwarded application's case at the target (§ 14 Abs. 2 S. 4 SGB IX)
+
+#: Party kinds whose cases gpv runs: the Gesamtplanverfahren is the EGH carrier's procedure
+#: (§ 117 Abs. 1 SGB IX), and the youth office's under § 35a SGB VIII. A forwarding to any other
+#: rehabilitation carrier opens no case there.
+CASE_CARRIER_KINDS = frozenset({"egh_carrier", "youth_office"})
+
+#: The columns the linked case takes over from the case it was forwarded from.
+_CARRIED_OVER = (
+    "municipality", "is_minor", "contact_email", "birth_date", "disabilities", "benefit",
+    "school_finished", "routed_carrier", "routing_basis", "routing_reason", "school_status",
+    "benefit_start", "data_transfer_objection", "objection_notice_given_on",
+)  # fmt: skip
+
+
+def forwarded_case_values(
+    first: Mapping[str, Any],
+    new_id: str,
+    target: str,
+    received: date,
+    source_name: str,
+    now: datetime,
+) -> Values:
+    """The case row at ``target`` for the application forwarded from ``first`` (its column
+    values): the same person and application, the target as carrier, ``received`` as its receipt,
+    a note on the periods, and the link back. Used by the service and the seeder alike."""
+    note = (
+        f"Weitergeleitet von {source_name} (Fall {first['id']}): Sie sind leistender Träger; die "
+        f"Entscheidungsfrist läuft ab dem Eingang bei Ihnen am {received.isoformat()} "
+        "(§ 14 Abs. 2 S. 4 SGB IX). Weiterleiten nur im Einvernehmen (§ 14 Abs. 3 SGB IX)."
+    )
+    parties = [target, *(p for p in first["parties"] if p not in (first["carrier"], target))]
+    values: Values = {column: first[column] for column in _CARRIED_OVER}
+    values.update(
+        id=new_id, status="", carrier=target, received_on=received, parties=parties, version=1,
+        person_ref=None, decided_on=None, routing_flags=[note], forwarded_from=first["id"],
+        forwarded_to=None, created_at=now, updated_at=now,
+    )  # fmt: skip
+    return values

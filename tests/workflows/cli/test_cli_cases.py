@@ -111,6 +111,8 @@ def test_case_show_json_has_exactly_the_keys_of_the_contract(cli):
         "carrier",
         "municipality",
         "received_on",
+        "forwarded_from",
+        "forwarded_to",
         "processes",
         "routing",
         "deadlines",

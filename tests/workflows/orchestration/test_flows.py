@@ -152,7 +152,8 @@ def test_the_demo_opens_about_forty_cases_in_all_ten_towns_and_every_stage(app_d
 
     assert seed_demo(app_db, NOW) == 40
     cases = service.list_cases(app_db, now=NOW)
-    assert len(cases) == 40
+    # plus the two cases opened where the "forwarded" applications went (§ 14 Abs. 2 S. 4 SGB IX)
+    assert len(cases) == 42
     assert {c["status"] for c in cases} == set(reports.STAGE_ORDER)
     rows = reports.cases_per_stage(app_db, NOW)
     assert len(rows) == 10 and all(r["gesamt"] > 0 for r in rows)
@@ -165,7 +166,8 @@ def test_the_demo_is_built_through_the_service_so_every_case_has_a_real_history(
     from workflows.seeding.demo import seed_demo
 
     seed_demo(app_db, NOW)
-    case = service.show_case(app_db, "C-2026-000016")  # "decided after conference"
+    # "decided after conference" (C-2026-000005 is the forwarded application's linked case)
+    case = service.show_case(app_db, "C-2026-000017")
     assert len(case["history"]) >= 7
     assert all(datetime.fromisoformat(h["at"]) < NOW for h in case["history"])
     assert service.audit_verify(app_db)["ok"]

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from states.errors import ConflictError, InputError, NotFoundError
+from states.errors import ConflictError, InputError, NotFoundError, RefusedError
 from tests.workflows.conftest import noon, open_case
 from workflows import service, settings
 from workflows.store import cases
@@ -391,3 +391,55 @@ def test_closing_a_rules_deadline_searches_the_case_index_not_the_backlog(engine
         with engine.connect() as conn:
             plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
         assert "USING INDEX ix_deadlines_case (case_id=? AND rule=? AND status=?)" in plan
+
+
+def test_forwarding_opens_a_linked_case_at_the_target_with_its_own_receipt(engine):
+    """§ 14 Abs. 2 S. 4 SGB IX (legal-review C5): received by the LWL on Mon 2026-03-02, forwarded
+    to the Kreis on Tue 2026-03-10. The Kreis's case runs from its own receipt (decision due three
+    weeks later, Tue 2026-03-31), has no two weeks to forward again, and both cases name each
+    other; the audit records the link."""
+    first = open_adult(engine, benefit="school_assistant", birth_date=date(2012, 3, 4),
+                       school="in_school", received_by="lwl")  # fmt: skip
+    service.fire(engine, first, "forward", {"to": "kreis-unna"}, at=noon("2026-03-10"), by=BY)
+    shown = service.show_case(engine, first)
+    second = shown["forwarded_to"]
+    assert shown["status"] == "forwarded" and second is not None
+    linked = service.show_case(engine, second)
+    assert (linked["carrier"], linked["received_on"], linked["forwarded_from"]) == (
+        "kreis-unna", "2026-03-10", first,
+    )  # fmt: skip
+    assert [(d["rule"], d["due"], d["status"]) for d in linked["deadlines"]] == [
+        ("decision", "2026-03-31", "open")
+    ]
+    assert "§ 14 Abs. 2 S. 4" in linked["routing"]["review_flags"][0]
+    with read_session(engine) as session:
+        entry = session.scalars(
+            select(AuditRow).where(AuditRow.case_id == second)  # type: ignore[arg-type]
+        ).one()
+        assert entry.params == {"forwarded_from": first}
+    assert service.audit_verify(engine)["ok"]
+
+
+def test_a_second_forwarding_needs_the_agreement_of_section_14_abs_3(engine):
+    """The Kreis may forward on only in agreement with the carrier it deems responsible (§ 14
+    Abs. 3 SGB IX); the periods already running go on, so the third case keeps the Kreis's
+    receipt date."""
+    first = open_adult(engine, received_by="kreis-unna")
+    service.fire(engine, first, "forward", {"to": "lwl"}, at=noon("2026-03-03"), by=BY)
+    second = service.show_case(engine, first)["forwarded_to"]
+    before = counts(engine)
+    with pytest.raises(RefusedError, match=r"§ 14 Abs. 3|Einvernehmen") as refused:
+        service.fire(engine, second, "forward", {"to": "kreis-unna"}, at=noon("2026-03-05"), by=BY)
+    assert refused.value.norm == "§ 14 Abs. 3 SGB IX"
+    assert counts(engine) == before
+    service.fire(engine, second, "forward", {"to": "jugendamt-unna", "agreed": "ja"},
+                 at=noon("2026-03-05"), by=BY)  # fmt: skip
+    third = service.show_case(engine, service.show_case(engine, second)["forwarded_to"])
+    assert (third["carrier"], third["received_on"]) == ("jugendamt-unna", "2026-03-03")
+
+
+def test_forwarding_to_a_carrier_outside_gpv_opens_no_case_there(engine):
+    first = open_adult(engine, received_by="lwl")
+    service.fire(engine, first, "forward", {"to": "agentur-fuer-arbeit-hamm"},
+                 at=noon("2026-03-04"), by=BY)  # fmt: skip
+    assert service.show_case(engine, first)["forwarded_to"] is None
