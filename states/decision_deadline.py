@@ -59,6 +59,8 @@ class Choice:
     variant: str | None
     anchor: date | None
     reason: str
+    #: The reading that replaces a superseded deadline when ``variant`` is None (its norm is named).
+    pending: str | None = None
 
 
 Rule = Callable[[CaseSnapshot, Agreement], Choice | None]
@@ -98,7 +100,10 @@ def _statement_awaited(snapshot: CaseSnapshot, agreement: Agreement) -> Choice |
     if snapshot.state_of(Process.STATEMENT) not in OPEN_STATES:
         return None
     return Choice(
-        None, None, "Gutachten (Stellungnahme) angefordert; die Frist beginnt mit dem Eingang"
+        None,
+        None,
+        "Gutachten (Stellungnahme) angefordert; die Frist beginnt mit dem Eingang",
+        pending="after_statement",
     )
 
 
@@ -171,8 +176,8 @@ def reconcile(ctx: StepContext, decision: Decision, after: CaseSnapshot) -> Deci
     opens = list(decision.deadlines_open)
     if current is not None:
         by = "ersetzt"
-        if choice.variant is not None:
-            by = f"ersetzt durch {_norm(ctx.agreement, choice.variant)}"
+        if choice.variant or choice.pending:
+            by = f"ersetzt durch {_norm(ctx.agreement, choice.variant or str(choice.pending))}"
         closes.append(DeadlineClosure(RULE, DeadlineStatus.SUPERSEDED, f"{by}: {choice.reason}"))
     if choice.variant is not None:
         anchor = choice.anchor or (current.anchor_date if current else after.facts.received_on)

@@ -73,7 +73,9 @@ def test_requesting_a_gutachten_supersedes_the_three_week_deadline_instead_of_le
     snapshot, (_accept, request) = walk(opened()[0], ACCEPT, REQUEST)
     (closure,) = [c for c in request.deadlines_close if c.rule == "decision"]
     assert closure.status is DeadlineStatus.SUPERSEDED
-    assert closure.reason.startswith("ersetzt: Gutachten (Stellungnahme) angefordert")
+    assert closure.reason.startswith(
+        "ersetzt durch § 14 Abs. 2 S. 3 SGB IX: Gutachten (Stellungnahme) angefordert"
+    )
     assert decision_deadline(snapshot) is None
     assert not [s for s in request.deadlines_open if s.rule == "decision"]
 
