@@ -5,6 +5,10 @@ A claim is ``claimed_at``/``claimed_by`` on the row, set in its own committed tr
 while the row is pending and unclaimed (or its claim is stale), so two dispatchers never send the
 same row at once. ``claimed_by`` is ``<host>:<pid>:<random>``: a later run on the same host can
 tell that the process holding a claim is gone (see :func:`release_dead_claims`).
+
+Claims are stamped and judged on the database's clock (:func:`database_now`), never on the
+dispatcher's: a dispatcher run with a logical ``--now`` in the past or the future, or on a host
+whose clock is off, cannot take a live claim for stale and send the message a second time.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ import logging
 import os
 import socket
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from workflows.store.db import WRITE_OPTION
@@ -30,6 +34,16 @@ UNCONFIRMED_NOTE = (
     "Annahme durch den Server nicht bestätigt: der Versand wurde unmittelbar vor dem "
     "Abschluss der Übergabe abgebrochen."
 )
+
+
+def database_now(engine: Engine) -> datetime:
+    """The database's clock: PostgreSQL's ``now()``; SQLite lives in a file on this host, so its
+    clock is this host's."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            value = conn.execute(select(func.now())).scalar_one()
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 def worker_id() -> str:
@@ -139,8 +153,9 @@ def due_ids(engine: Engine, now: datetime, stale: datetime, limit: int) -> list[
 
 
 def claim(engine: Engine, row_id: int, now: datetime, stale: datetime, worker: str) -> Any:
-    """Claim the row for ``worker`` (and count the attempt); the row, or None when another
-    dispatcher holds it or it is no longer pending."""
+    """Claim the row for ``worker`` (and count the attempt), stamped ``now`` on the database's
+    clock; the row, or None when another dispatcher holds it (a claim after ``stale``) or it is
+    no longer pending."""
     with write_connection(engine) as conn, conn.begin():
         result = conn.execute(
             update(_T)

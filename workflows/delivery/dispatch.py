@@ -26,6 +26,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select, update
@@ -40,6 +41,7 @@ from states.decision import NotificationEvent, Process
 from workflows.delivery.claims import (
     UNCONFIRMED_NOTE,
     claim,
+    database_now,
     due_ids,
     held_by,
     release_dead_claims,
@@ -122,15 +124,20 @@ class Dispatcher:
         for row_id in unconfirmed:
             self.alert_unconfirmed(row_id)
 
-    def send_due(self, *, stale: datetime, batch_size: int) -> dict[str, int]:
+    def send_due(
+        self, *, clock: Callable[[], datetime], timeout: timedelta, batch_size: int
+    ) -> dict[str, int]:
         """Claim and deliver due rows batch by batch, until none is due or another dispatcher
-        took every row of a batch; the counts of ``sent``, ``retrying`` and ``failed``."""
+        took every row of a batch; the counts of ``sent``, ``retrying`` and ``failed``. A claim
+        older than ``timeout`` on ``clock`` (the database's) is stale."""
         counts = {"sent": 0, "retrying": 0, "failed": 0}
         while True:
+            claimed_at = clock()
+            stale = claimed_at - timeout
             ids = due_ids(self.engine, self.now, stale, batch_size)
             progressed = False
             for row_id in ids:
-                row = claim(self.engine, row_id, self.now, stale, self.worker)
+                row = claim(self.engine, row_id, claimed_at, stale, self.worker)
                 if row is None:  # another dispatcher took it
                     continue
                 progressed = True
@@ -367,8 +374,12 @@ def dispatch(
     agreement: Any = None,
     case_lookup: CaseLookup | None = None,
     conference_duration: timedelta | None = None,
+    clock: Callable[[Engine], datetime] = database_now,
 ) -> dict[str, int]:
     """Send every due pending row (``next_attempt_at`` null or ``<= now``), in id order.
+
+    ``now`` is the logical time of the run (what is due, when to retry); claims are stamped and
+    judged on ``clock`` (the database's), so a skewed ``now`` cannot take a live claim for stale.
 
     Returns ``{"sent": n, "retrying": n, "failed": n}`` for this run. A temporary failure sets
     ``next_attempt_at = now + retry_base * 2**(attempts-1)``; after ``max_attempts`` attempts or a
@@ -399,7 +410,8 @@ def dispatch(
             conference_duration=conference_duration,
         )
         worker.recover()
-        return worker.send_due(stale=now - claim_timeout, batch_size=batch_size)
+        return worker.send_due(clock=partial(clock, engine), timeout=claim_timeout,
+                               batch_size=batch_size)  # fmt: skip
 
 
 def _given_or_new(

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 
+import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session
 
@@ -26,6 +27,7 @@ from tests.workflows.notify_support import (
     open_case,
     smtp_config,
 )
+from workflows.delivery.claims import database_now
 from workflows.delivery.dispatch import dispatch, store_case
 from workflows.store.outbox import OutboxRow, enqueue, outbox_rows
 
@@ -151,12 +153,14 @@ def test_a_party_without_an_address_on_smtp_fails_naming_the_config_key(notify_e
     assert "[parties.spdi]" in _rows(notify_engine)[row_id]["last_error"]
 
 
-def _claim(engine, row_id: int, claimed_by: str, status: str = "pending") -> None:
+def _claim(
+    engine, row_id: int, claimed_by: str, status: str = "pending", at: datetime = NOW
+) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(T)
             .where(T.c.id == row_id)
-            .values(claimed_by=claimed_by, claimed_at=NOW, attempts=1, status=status)
+            .values(claimed_by=claimed_by, claimed_at=at, attempts=1, status=status)
         )
 
 
@@ -176,12 +180,48 @@ def test_a_claim_left_by_a_dead_dispatcher_is_released_and_sent_again(notify_eng
 
 
 def test_a_claim_of_a_live_dispatcher_is_left_alone_until_it_times_out(notify_engine):
+    """Timed on the database's clock (here: 11 minutes later), not on the run's logical now."""
     case_id = open_case(notify_engine)
     (row_id,) = _enqueue(notify_engine, case_id, "statement_requested")
-    _claim(notify_engine, row_id, f"{socket.gethostname()[:30]}:{os.getppid()}:cafecafe")
+    claimed_at = database_now(notify_engine)
+    _claim(notify_engine, row_id, f"{socket.gethostname()[:30]}:{os.getppid()}:cafecafe",
+           at=claimed_at)  # fmt: skip
     transport = RecordingTransport()
     assert _run(notify_engine, transport)["sent"] == 0
-    assert _run(notify_engine, transport, NOW + timedelta(minutes=11))["sent"] == 1
+    later = lambda engine: claimed_at + timedelta(minutes=11)  # noqa: E731 - a clock
+    assert _run(notify_engine, transport, clock=later)["sent"] == 1
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("skew", [timedelta(days=-700), timedelta(minutes=30), timedelta(days=2)])
+def test_a_dispatcher_with_a_skewed_now_never_takes_a_live_claim(
+    backend, skew, notify_engine, request
+):
+    """Issue 13 (2): a second dispatcher whose logical ``--now`` (or host clock) is off by more
+    than the claim timeout must not judge a live claim stale and send the message again."""
+    from workflows.store.db import dispose_engines, ready_engine
+
+    engine = notify_engine
+    if backend == "postgres":
+        engine = ready_engine(request.getfixturevalue("postgres_url"))
+    try:
+        case_id = open_case(engine)
+        (row_id,) = _enqueue(engine, case_id, "statement_requested")
+        live = f"{socket.gethostname()[:30]}:{os.getppid()}:cafecafe"
+        _claim(engine, row_id, live, at=database_now(engine))
+        transport = RecordingTransport()
+        skewed = datetime.now(UTC) + skew
+        assert _run(engine, transport, skewed) == {"sent": 0, "retrying": 0, "failed": 0}
+        assert transport.messages == []
+        with engine.connect() as conn:
+            holder = conn.execute(select(T.c.claimed_by).where(T.c.id == row_id)).scalar_one()
+        assert holder == live
+    finally:
+        if backend == "postgres":
+            dispose_engines()
 
 
 def test_a_row_handed_over_by_a_dead_dispatcher_is_not_sent_twice(notify_engine):
