@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from workflows.cli.options import (
+    MAX_LIMIT,
     BenefitOpt,
     BenefitStartOpt,
     BirthDateOpt,
@@ -189,7 +190,9 @@ def case_list(
     municipality: Annotated[
         str | None, typer.Option("--municipality", help="Nur Fälle dieser Stadt/Gemeinde.")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Höchstens so viele.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, max=MAX_LIMIT, help="Höchstens so viele.")
+    ] = None,
     now: Annotated[
         str | None, typer.Option("--now", help="Stichzeitpunkt (Standard: jetzt).")
     ] = None,
@@ -283,7 +286,8 @@ def tasks_command(
         str | None, typer.Option("--now", help="Stichzeitpunkt (Standard: jetzt).")
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", help="Höchstens so viele (früheste zuerst).")
+        int | None,
+        typer.Option("--limit", min=1, max=MAX_LIMIT, help="Höchstens so viele (früheste zuerst)."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -312,6 +316,7 @@ def sweep_command(
         typer.Option(
             "--limit",
             min=0,
+            max=MAX_LIMIT,
             help="Höchstens so viele überfällige Fristen auflisten, die ältesten zuerst "
             "(gezählt werden alle).",
         ),

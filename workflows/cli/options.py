@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Plausible years of every date gpv is given (birth dates, receipts, steps): outside them a date is
+#: a typo, and periods added to it could leave the calendar (issue 13, item 5).
+YEARS = (1900, 2199)
+#: The largest --limit any listing accepts: more rows than any store holds, far inside SQLite's
+#: integer range.
+MAX_LIMIT = 1_000_000
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON ausgeben.")]
 ByOpt = Annotated[
@@ -71,13 +77,23 @@ def parse_date(text: str, option: str) -> date:
     value = (text or "").strip()
     if _ISO_DATE.match(value):
         try:
-            return date.fromisoformat(value)
+            return _plausible(date.fromisoformat(value), text, option)
         except ValueError:
             pass
     raise InputError(
         f"Ungültiges Datum {text!r} für {option}: erwartet wird ein Tag, den es gibt, "
         "im Format JJJJ-MM-TT (z. B. 2026-03-02)."
     )
+
+
+def _plausible(day: date, text: str, option: str) -> date:
+    low, high = YEARS
+    if not low <= day.year <= high:
+        raise InputError(
+            f"Das Datum {text!r} für {option} liegt außerhalb der Jahre {low}–{high}; bitte das "
+            "Jahr prüfen."
+        )
+    return day
 
 
 def parse_when(text: str | None, option: str) -> datetime:
@@ -94,6 +110,7 @@ def parse_when(text: str | None, option: str) -> datetime:
             f"Ungültiger Zeitpunkt {text!r} für {option}: erwartet wird z. B. 2026-03-20, "
             "2026-03-20T08:00 (Ortszeit Europe/Berlin) oder 2026-03-20T08:00+01:00."
         ) from None
+    _plausible(when.date(), text, option)
     return when.replace(tzinfo=BERLIN) if when.tzinfo is None else when
 
 

@@ -297,3 +297,23 @@ def test_a_data_folder_that_cannot_be_created_is_bad_input_named_with_its_variab
     done = subprocess.run([GPV, "case", "list"], env=env, capture_output=True, text=True)
     assert done.returncode == 2
     assert "GPV_DATA_DIR" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["sweep", "--limit", "10000000000000000000000"], "--limit"),
+        (["tasks", "--limit", "0"], "--limit"),
+        (["case", "open", *OPEN_ADULT[4:], "--received", "0001-01-01"], "1900–2199"),
+        (["tasks", "--now", "9999-12-31T23:00-14:00"], "1900–2199"),
+    ],
+)
+def test_out_of_range_limits_and_dates_are_bad_input_before_anything_is_written(cli, args, says):
+    """Issue 13 (4, 5): a huge --limit used to write the escalations and then exit 1; a date in
+    year 1 opened case C-0001-000001. Both are refused with exit 2 and change nothing."""
+    case_id = prepared_case(cli)
+    before = cli.fingerprint()
+    done = cli(*[a.replace("{case}", case_id) for a in args])
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr
+    assert cli.fingerprint() == before
