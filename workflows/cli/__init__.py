@@ -36,6 +36,36 @@ def _register() -> None:
         module.register(app)
 
 
+def _log_internal_error(exc: BaseException) -> str | None:
+    """Append where an internal error happened to ``<data>/logs/internal-errors.log``: the
+    exception classes and the code locations, never a message or a value (they may quote a
+    person's data). Returns the file's path, or None when it cannot be written."""
+    import traceback
+    from datetime import UTC, datetime
+
+    try:
+        from workflows.settings import data_dir
+
+        folder = data_dir() / "logs"
+        folder.mkdir(exist_ok=True)
+        path = folder / "internal-errors.log"
+        lines = [f"{datetime.now(UTC).isoformat()} {type(exc).__module__}.{type(exc).__name__}"]
+        cause: BaseException | None = exc
+        seen: set[int] = set()
+        while cause is not None and id(cause) not in seen:
+            seen.add(id(cause))
+            frames = traceback.extract_tb(cause.__traceback__)
+            lines += [f"  {f.filename}:{f.lineno} in {f.name}" for f in frames]
+            cause = cause.__cause__ or cause.__context__
+            if cause is not None:
+                lines.append(f" caused by {type(cause).__module__}.{type(cause).__name__}")
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+        return str(path)
+    except Exception:  # logging must never turn one error into two
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script; never lets a traceback through."""
     _register()
@@ -59,14 +89,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stderr.write("Abgebrochen.\n")
         sys.exit(130)
     except Exception as exc:  # a bug: say so plainly, keep the traceback out of the user's face
-        sys.stderr.write(
-            f"Interner Fehler ({type(exc).__name__}: {exc}). Bitte melden; "
-            "mit GPV_DEBUG=1 erscheint die vollständige Fehlermeldung.\n"
-        )
         import os
 
         if os.environ.get("GPV_DEBUG"):
             raise
+        where = _log_internal_error(exc)
+        # Only the class: an exception's message may quote the input (a name, a diagnosis).
+        sys.stderr.write(
+            f"Interner Fehler ({type(exc).__name__}). Bitte melden"
+            + (f"; der Ablauf ohne Falldaten steht in {where}" if where else "")
+            + "; mit GPV_DEBUG=1 erscheint die vollständige Fehlermeldung.\n"
+        )
         sys.exit(1)
     if isinstance(result, int) and result:
         sys.exit(result)

@@ -108,11 +108,17 @@ def get_engine(url: str | None = None) -> Engine:
             return engine
         try:
             if url.startswith("sqlite"):
-                engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+                # hide_parameters: an error never carries the bound values (birth date, disability,
+                # e-mail) into a message, a log or the terminal (issue 13, item 1).
+                engine = create_engine(
+                    url,
+                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                    hide_parameters=True,
+                )
                 event.listen(engine, "connect", _sqlite_on_connect)
                 event.listen(engine, "begin", _sqlite_on_begin)
             else:
-                engine = create_engine(url, pool_pre_ping=True)
+                engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
         except (ArgumentError, ImportError) as exc:
             raise ConfigError(
                 f"{settings.DATABASE_URL_ENV}: Die Datenbank-URL {url!r} ist ungültig ({exc}); "

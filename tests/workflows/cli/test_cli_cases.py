@@ -317,3 +317,31 @@ def test_out_of_range_limits_and_dates_are_bad_input_before_anything_is_written(
     assert done.returncode == 2, done.stderr
     assert says in done.stderr
     assert cli.fingerprint() == before
+
+
+@pytest.mark.postgres
+def test_an_internal_error_names_no_input_value_on_screen_or_in_its_log(
+    postgres_url, tmp_path, monkeypatch, capsys
+):
+    """Issue 13 (1): PostgreSQL refuses a NUL byte in a text field. The error used to print
+    SQLAlchemy's message with every bound parameter (birth date, disability, e-mail). Now the
+    engine hides parameters, the screen shows the class only, and the log names code locations."""
+    from workflows.cli import main
+    from workflows.store.db import dispose_engines
+
+    monkeypatch.setenv("GPV_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("GPV_DATABASE_URL", postgres_url)
+    monkeypatch.delenv("GPV_DEBUG", raising=False)
+    secret = "GEHEIM-F20.0"
+    args = [*OPEN_ADULT, "--person-ref", f"AZ\x00{secret}", "--contact-email", "geheim@example.org"]
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main(args)
+    finally:
+        dispose_engines()
+    err = capsys.readouterr().err
+    assert exited.value.code == 1 and "Interner Fehler" in err
+    values = (secret, "1990-05-17", "mental", "geheim@example.org")
+    assert not [v for v in values if v in err], err
+    log = (tmp_path / "logs" / "internal-errors.log").read_text(encoding="utf-8")
+    assert not [v for v in values if v in log], log
