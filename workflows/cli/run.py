@@ -19,9 +19,15 @@ def register(app: typer.Typer) -> None:
         host: str | None = typer.Option(
             None, "--host", help="Adresse des Prefect-Servers (Standard 127.0.0.1)."
         ),
+        expose: bool = typer.Option(
+            False,
+            "--expose",
+            help="Eine Adresse außerhalb von 127.0.0.1 erlauben; verlangt "
+            "GPV_PREFECT_AUTH_STRING=benutzer:passwort (Anmeldung an der Prefect-API).",
+        ),
     ) -> None:
         """Prefect-Server und Dashboard starten und die Abläufe bedienen, bis Strg+C."""
         # Imported here: `import prefect` is slow and other commands do not need it.
         from workflows.orchestration.serve import run
 
-        run(host=host, port=port, demo=demo, echo=typer.echo)
+        run(host=host, port=port, demo=demo, echo=typer.echo, expose=expose)

@@ -139,10 +139,12 @@ def run(
     data_dir: Path | str | None = None,
     prefect_database_url: str | None = None,
     echo: Callable[[str], None] = print,
+    expose: bool = False,
 ) -> int:
-    """Start or reuse the server, optionally seed the demo, serve until stopped. Returns 0."""
+    """Start or reuse the server, optionally seed the demo, serve until stopped. Returns 0.
+    ``expose`` allows an address beyond loopback (with API authentication, see server_config)."""
     config = server_config(
-        data_dir=data_dir, host=host, port=port, database_url=prefect_database_url
+        data_dir=data_dir, host=host, port=port, database_url=prefect_database_url, expose=expose
     )
     server = PrefectServer(config)
     previous = signal.signal(signal.SIGTERM, _raise_terminated)

@@ -67,6 +67,8 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     database_url: str | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    #: ``user:password`` of Prefect's API authentication; required beyond loopback.
+    auth_string: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -83,12 +85,15 @@ class ServerConfig:
 
     def client_environment(self) -> dict[str, str]:
         """Variables a Prefect *client* (the launcher, its runner, ``gpv fire``) needs."""
-        return {
+        env = {
             "PREFECT_HOME": str(self.home),
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
         }
+        if self.auth_string:
+            env["PREFECT_API_AUTH_STRING"] = self.auth_string
+        return env
 
     def server_environment(self) -> dict[str, str]:
         """The child's environment: ours, minus stray Prefect settings, plus the server's."""
@@ -104,6 +109,8 @@ class ServerConfig:
                 "PREFECT_SERVER_UI_API_URL": self.api_url,
             }
         )
+        if self.auth_string:
+            env["PREFECT_SERVER_API_AUTH_STRING"] = self.auth_string
         env.update(self.extra_env)
         return env
 
@@ -115,8 +122,13 @@ def server_config(
     port: int | None = None,
     database_url: str | None = None,
     extra_env: Mapping[str, str] | None = None,
+    expose: bool = False,
 ) -> ServerConfig:
-    """The configuration from arguments, then ``GPV_PREFECT_*`` variables, then defaults."""
+    """The configuration from arguments, then ``GPV_PREFECT_*`` variables, then defaults.
+
+    The dashboard has no login of its own: an address beyond loopback is refused unless
+    ``expose`` is given, and then needs ``GPV_PREFECT_AUTH_STRING`` (``user:password``), which
+    turns on Prefect's API authentication for the server and its clients (issue 13, item 7)."""
     base = Path(data_dir) if data_dir is not None else _default_data_dir()
     env_port = os.environ.get("GPV_PREFECT_PORT")
     try:
@@ -127,13 +139,53 @@ def server_config(
         raise ConfigError(
             f"GPV_PREFECT_PORT={env_port!r} ist keine Portnummer; bitte eine Zahl angeben."
         ) from None
+    resolved_host = host or os.environ.get("GPV_PREFECT_HOST") or DEFAULT_HOST
     return ServerConfig(
         home=(base / "prefect").resolve(),
-        host=host or os.environ.get("GPV_PREFECT_HOST") or DEFAULT_HOST,
+        host=resolved_host,
         port=resolved_port,
         database_url=database_url or os.environ.get("GPV_PREFECT_DATABASE_URL") or None,
         extra_env=dict(extra_env or {}),
+        auth_string=_exposure(resolved_host, expose),
     )
+
+
+AUTH_ENV = "GPV_PREFECT_AUTH_STRING"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def _exposure(host: str, expose: bool) -> str | None:
+    """The API auth string for ``host``: None on loopback; beyond it only with ``expose`` and
+    ``GPV_PREFECT_AUTH_STRING``, else InputError/ConfigError with the reason."""
+    from states.errors import ConfigError, InputError
+
+    auth = os.environ.get(AUTH_ENV, "").strip() or None
+    if is_loopback(host):
+        return auth
+    if not expose:
+        raise InputError(
+            f"--host {host} macht das Prefect-Dashboard über das Netz erreichbar, und es hat keine "
+            "eigene Anmeldung: Falldaten-Verläufe wären für jeden im Netz sichtbar. Bitte auf "
+            "127.0.0.1 bleiben (hinter einem Reverse Proxy mit Anmeldung) oder ausdrücklich "
+            f"--expose angeben und {AUTH_ENV}=benutzer:passwort setzen."
+        )
+    if auth is None or ":" not in auth:
+        raise ConfigError(
+            f"--expose braucht {AUTH_ENV}=benutzer:passwort: damit verlangt der Prefect-Server "
+            "eine Anmeldung (PREFECT_SERVER_API_AUTH_STRING)."
+        )
+    return auth
 
 
 def dashboard_url() -> str:

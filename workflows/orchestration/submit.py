@@ -90,6 +90,10 @@ def prepare_client_environment(api_url: str) -> None:
     from workflows.settings import data_dir
 
     os.environ["PREFECT_API_URL"] = api_url
+    # A server exposed beyond loopback asks for the API credentials (gpv run --expose).
+    auth = os.environ.get("GPV_PREFECT_AUTH_STRING", "").strip()
+    if auth:
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", auth)
     os.environ.setdefault("PREFECT_HOME", str(data_dir() / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
