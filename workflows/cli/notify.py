@@ -20,9 +20,34 @@ STATUSES = ("pending", "sent", "failed")
 _STATUS_DE = {"pending": "offen", "sent": "gesendet", "failed": "fehlgeschlagen"}
 
 config_app = typer.Typer(help="Versandkonfiguration (gpv.toml) anzeigen.", no_args_is_help=True)
+outbox_app = typer.Typer(
+    help="Die Benachrichtigungen der Outbox auflisten (ohne Inhalt); `retry` für fehlgeschlagene.",
+    invoke_without_command=True,
+)
 
 
+@outbox_app.command("retry")
+def outbox_retry(
+    ids: Annotated[
+        list[int] | None,
+        typer.Argument(metavar="[ID ...]", help="Nur diese Nachrichten (Standard: alle)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fehlgeschlagene Nachrichten erneut versenden lassen (nach behobener Adresse oder Störung):
+    sie gehen mit dem nächsten `gpv dispatch` hinaus, mit derselben Message-ID."""
+    from workflows.store.outbox import retry_failed
+
+    reset = retry_failed(engine(), ids or ())
+    if as_json:
+        emit_json({"reset": reset})
+        return
+    typer.echo(f"Erneut versandbereit: {len(reset)} Nachricht(en). Weiter mit gpv dispatch.")
+
+
+@outbox_app.callback()
 def outbox_command(
+    ctx: typer.Context,
     status: Annotated[
         str | None,
         typer.Option("--status", help="Nur Nachrichten mit diesem Status: pending, sent, failed."),
@@ -32,6 +57,8 @@ def outbox_command(
     """Die Benachrichtigungen der Outbox auflisten (ohne Inhalt)."""
     from workflows.store.outbox import outbox_rows
 
+    if ctx.invoked_subcommand is not None:
+        return
     if status is not None and status not in STATUSES:
         raise InputError(
             f"Unbekannter Status {status!r} für --status; erlaubt sind: {', '.join(STATUSES)}."
@@ -67,17 +94,28 @@ def dispatch_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Fällige Benachrichtigungen einmal versenden (E-Mail oder Brief-Datei)."""
+    from notifications.transport import PermanentDeliveryError
     from workflows.delivery.dispatch import dispatch
+    from workflows.store.outbox import undeliverable_alerts
 
     when = parse_when(now, "--now")
-    result = dispatch(engine(), now=when)
+    db = engine()
+    result = dispatch(db, now=when)
     if as_json:
         emit_json(result)
-        return
-    typer.echo(
-        f"Gesendet: {result['sent']}, erneuter Versuch später: {result['retrying']}, "
-        f"fehlgeschlagen: {result['failed']}."
-    )
+    else:
+        typer.echo(
+            f"Gesendet: {result['sent']}, erneuter Versuch später: {result['retrying']}, "
+            f"fehlgeschlagen: {result['failed']}."
+        )
+    lost = undeliverable_alerts(db)
+    if lost:
+        # Nobody was told that a notice did not arrive: a deadline may be lost (exit 1).
+        raise PermanentDeliveryError(
+            f"{lost} Meldung(en) an die Leitung über nicht zugestellte Nachrichten sind selbst "
+            "nicht zustellbar (gpv outbox --status failed). Bitte die Adressen in gpv.toml "
+            "([parties.<id>] email) oder den Mailserver prüfen, dann gpv outbox retry."
+        )
 
 
 @config_app.command("show")
@@ -106,6 +144,6 @@ def config_show(as_json: JsonOpt = False) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``outbox``, ``dispatch`` and ``config show`` to the app."""
-    app.command("outbox")(outbox_command)
+    app.add_typer(outbox_app, name="outbox")
     app.command("dispatch")(dispatch_command)
     app.add_typer(config_app, name="config")

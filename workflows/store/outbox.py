@@ -276,3 +276,49 @@ def outbox_rows(
         query = query.limit(limit)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def retry_failed(engine: Engine, ids: Sequence[int] = ()) -> list[int]:
+    """Put ``failed`` rows (the given ids, or all) back to ``pending`` with a fresh count of
+    attempts, so the next dispatch sends them again with the same Message-ID (after the address
+    or the server was repaired). Returns the ids it reset; rows in any other status are left."""
+    from sqlalchemy import update
+
+    from workflows.store.db import write_session
+
+    table = OutboxRow.__table__  # type: ignore[attr-defined]
+    where = [table.c.status == OutboxStatus.FAILED.value]
+    if ids:
+        where.append(table.c.id.in_(list(ids)))
+    with write_session(engine) as session:
+        reset = list(session.execute(select(table.c.id).where(*where)).scalars())
+        if reset:
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(reset))
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=None,
+                    claimed_at=None,
+                    claimed_by=None,
+                )
+            )
+    return reset
+
+
+def undeliverable_alerts(engine: Engine) -> int:
+    """How many supervisor alerts (``delivery_failed``) finally failed: nobody was told that a
+    notice did not arrive."""
+    from sqlalchemy import func
+
+    table = OutboxRow.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    table.c.status == OutboxStatus.FAILED.value,
+                    table.c.event == "delivery_failed",
+                )
+            ).scalar_one()
+        )

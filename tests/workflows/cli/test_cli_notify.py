@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.notifications.smtp_server import smtp_server_fixture  # noqa: F401
 from tests.workflows.notify_support import notify_engine_fixture, open_case  # noqa: F401
 from workflows.cli import main
 
@@ -66,3 +67,35 @@ def test_an_invalid_config_file_is_one_line_on_stderr_with_exit_2(notify_engine,
     code, _, err = _run(capsys, "config", "show")
     assert code == 2
     assert "gpv.toml" in err and "smtp.port" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_undeliverable_supervisor_alert_fails_dispatch_until_retried(
+    notify_engine, smtp_server, tmp_path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue 13 (6): the SPDI's notice fails (no address on SMTP) and queues an alert to the
+    LWL's supervisor, who has no address either: nobody knows a deadline may be lost, so gpv
+    dispatch exits 1 and says what to do. With the addresses added, gpv outbox retry puts both
+    back and the next dispatch sends them (same Message-IDs) and exits 0."""
+    from workflows import service
+
+    monkeypatch.setenv("GPV_TRANSPORT", "smtp")
+    monkeypatch.setenv("GPV_SMTP_HOST", smtp_server.host)
+    monkeypatch.setenv("GPV_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("GPV_SMTP_FROM", "gpv@lwl.example")
+    case_id = open_case(notify_engine)
+    for trigger in ("accept_jurisdiction", "request_statement"):
+        service.fire(notify_engine, case_id, trigger, {}, at=AT, by="fm")
+    code, out, err = _run(capsys, "dispatch", "--now", "2026-03-03T11:00", "--json")
+    assert code == 1 and json.loads(out) == {"sent": 0, "retrying": 0, "failed": 2}
+    assert "gpv outbox retry" in err and "Traceback" not in err
+
+    (tmp_path / "gpv.toml").write_text(
+        '[parties.spdi]\nemail = "spdi@kreis-unna.example"\n'
+        '[parties.lwl-leitung]\nemail = "leitung@lwl.example"\n',
+        encoding="utf-8",
+    )
+    code, out, _ = _run(capsys, "outbox", "retry", "--json")
+    assert code == 0 and len(json.loads(out)["reset"]) == 2
+    code, out, _ = _run(capsys, "dispatch", "--now", "2026-03-03T11:05", "--json")
+    assert code == 0 and json.loads(out) == {"sent": 2, "retrying": 0, "failed": 0}
+    assert len(smtp_server.handler.message_ids) == 2
