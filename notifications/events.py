@@ -345,7 +345,6 @@ def check_events(events: Iterable[Event]) -> None:
 check_events(EVENTS)
 
 #: The views of the table.
-BY_NAME: Mapping[str, Event] = {event.name: event for event in EVENTS}
 POLICY: Mapping[str, tuple[Rule, ...]] = {event.name: event.rules for event in EVENTS}
 EVENT_TITLES: Mapping[str, str] = {event.name: event.title for event in EVENTS}
 EVENT_RULES: Mapping[str, str] = {e.name: e.deadline_rule for e in EVENTS if e.deadline_rule}

@@ -351,7 +351,8 @@ def _open_forwarded(
 
 
 def show_case(engine: Engine, case_id: str) -> dict[str, Any]:
-    """Keys: id, status, carrier, municipality, processes, deadlines, history, version."""
+    """Keys: id, status, carrier, municipality, received_on, forwarded_from, forwarded_to,
+    processes, routing, deadlines, history, version (``workflows.store.cases.case_view``)."""
     with read_session(engine) as session:
         return cases.case_view(session, case_id)
 
