@@ -73,12 +73,23 @@ def _not_a_domain_error(task: Any, task_run: Any, state: State) -> bool:
 # --------------------------------------------------------------------------------------- tasks
 
 
+#: Keys of ``gpv case show`` that stay out of what Prefect sees (task results, the flow's return
+#: value): routing's reason names age and disability; it is for the case manager only.
+_KEPT_FROM_PREFECT = frozenset({"routing"})
+
+
+def _for_prefect(case: dict[str, Any]) -> dict[str, Any]:
+    """The case as a task may return it: references, states and dates, no routing reason."""
+    return {k: v for k, v in case.items() if k not in _KEPT_FROM_PREFECT}
+
+
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_not_a_domain_error)
 def load_case(case_id: str) -> dict[str, Any]:
-    """Read the case as ``gpv case show`` prints it (no side effect)."""
+    """Read the case as ``gpv case show`` prints it, without the routing advice (no side
+    effect)."""
     from workflows import service
 
-    return dict(service.show_case(_engine(), case_id))
+    return _for_prefect(service.show_case(_engine(), case_id))
 
 
 def already_applied(case: dict[str, Any], seen: int, trigger: str, at: datetime, by: str) -> bool:
@@ -108,10 +119,10 @@ def apply_trigger(
     from workflows import service
 
     at = _now(at_iso)
-    current = dict(service.show_case(_engine(), case_id))
+    current = _for_prefect(service.show_case(_engine(), case_id))
     if already_applied(current, seen_history, trigger, at, by):
         return current
-    return dict(service.fire(_engine(), case_id, trigger, dict(params), at=at, by=by))
+    return _for_prefect(service.fire(_engine(), case_id, trigger, dict(params), at=at, by=by))
 
 
 @task(retries=2, retry_delay_seconds=[1, 5])

@@ -256,6 +256,9 @@ def test_a_fired_trigger_is_a_flow_run_named_after_it_and_tagged(app_engine: Any
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert run.name == f"accept-jurisdiction-{case['id'].lower()}"
     assert {f"case:{case['id']}", "trigger:accept_jurisdiction", "party:lwl"} <= set(run.tags)
+    # The routing advice (its reason names age and disability) never reaches Prefect (issue 9/13)
+    result = state.result()
+    assert result["id"] == case["id"] and "routing" not in result
 
 
 def test_each_step_adds_a_version_of_the_case_timeline_artifact(app_engine: Any) -> None:
