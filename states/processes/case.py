@@ -100,7 +100,9 @@ def _period_over(ctx: StepContext) -> TransitionRefused:
 
 @guard(_period_over)
 def is_within_jurisdiction_period(ctx: StepContext) -> bool:
-    return ctx.today <= jurisdiction_due(ctx)
+    """§ 14 Abs. 1 S. 1 SGB IX: two weeks from receipt. A case forwarded in has no such period:
+    its agreed forwarding (§ 14 Abs. 3) is bound by the decision period that keeps running."""
+    return ctx.snapshot.facts.forwarded_from is not None or ctx.today <= jurisdiction_due(ctx)
 
 
 #: The answers that record the agreement of § 14 Abs. 3 SGB IX (``--set agreed=ja``).

@@ -59,6 +59,19 @@ def test_opening_a_case_starts_the_two_section_14_periods_on_the_receipt() -> No
 # --- § 14 Abs. 1: forwarding ---------------------------------------------------------------------
 
 
+def test_an_agreed_second_forwarding_is_not_bound_to_the_two_weeks_of_section_14_abs_1() -> None:
+    """Legal-review C5, § 14 Abs. 3 SGB IX: the carrier the application was forwarded to has no
+    two-week forwarding period; with the agreement it may forward on while the decision period
+    runs (received 2025-12-11, forwarded on 2026-01-15), and without it not at all."""
+    forwarded_in = replace(build_snapshot("received"), facts=replace(facts(), forwarded_from="C-1"))
+    late = at(2026, 1, 15)
+    agreed = step(forwarded_in, "forward", late, to="jugendamt-unna", agreed="ja")
+    assert agreed.updates[0].to_state == "forwarded"
+    with pytest.raises(TransitionRefused) as refused:
+        step(forwarded_in, "forward", late, to="jugendamt-unna")
+    assert refused.value.norm == "§ 14 Abs. 3 SGB IX"
+
+
 def test_an_application_may_be_forwarded_to_any_rehabilitation_carrier_the_agreement_lists() -> (
     None
 ):
