@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from states.agreement import load_agreement
-from states.calendar import BERLIN, Period, nominal_end
+from states.calendar import BERLIN
+from workflows.seeding.plans import decision_params
 
 BY = "demo"
 
@@ -61,14 +62,13 @@ def _conference(days_ahead: int) -> Callable[[datetime], dict[str, str]]:
 
 
 def _plan(at: datetime) -> dict[str, str]:
-    """The Gesamtplan's review date: two years on, the latest allowed (§ 121 Abs. 2 S. 2 SGB IX)."""
-    return {"review": nominal_end(at.astimezone(BERLIN).date(), Period(2, "y")).isoformat()}
+    """The Gesamtplan's review date, as the seed gives it (two years on, § 121 Abs. 2 S. 2)."""
+    return decision_params("draw_up_plan", at.astimezone(BERLIN).date())
 
 
 def _approval(at: datetime) -> dict[str, str]:
-    """An approval for two years (§ 120 Abs. 2 SGB IX)."""
-    until = nominal_end(at.astimezone(BERLIN).date(), Period(2, "y"))
-    return {"outcome": "approval", "approved_until": until.isoformat()}
+    """An approval for two years, as the seed gives it (§ 120 Abs. 2 SGB IX)."""
+    return decision_params("issue_decision", at.astimezone(BERLIN).date())
 
 
 ACCEPT: Step = (1, "accept_jurisdiction", {})

@@ -191,13 +191,13 @@ def _place(
         elif trigger == "decline_statement_request":
             params = {"reason": "Keine fachärztliche Kapazität im angefragten Zeitraum"}
         elif trigger in ("draw_up_plan", "issue_decision"):
-            params = _decision_params(trigger, berlin_date(at))
+            params = decision_params(trigger, berlin_date(at))
         steps.append((trigger, at, params))
         prev = at
     return opened, steps
 
 
-def _decision_params(trigger: str, day: date) -> dict[str, str]:
+def decision_params(trigger: str, day: date) -> dict[str, str]:
     """The plan's review date and the approval period: both two years on (the latest the review
     may be, § 121 Abs. 2 S. 2 SGB IX)."""
     two_years = nominal_end(day, Period(2, "y")).isoformat()
