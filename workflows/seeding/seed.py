@@ -208,24 +208,26 @@ def _linked(
     engine: Engine, sims: list[ReplayedCase], now: datetime, agreement: Agreement
 ) -> list[ReplayedCase]:
     """The cases gpv opens where the chunk's applications were forwarded to (§ 14 Abs. 2 S. 4
-    SGB IX), ids allocated after the chunk's, in the order of the forwardings."""
+    SGB IX; only carriers whose cases gpv runs), ids allocated after the chunk's, in the order of
+    the forwardings."""
     forwarded = sorted(
-        (s for s in sims if s.forwarded is not None and _runs_cases(agreement, s.forwarded[0])),
-        key=lambda s: s.forwarded[1],  # type: ignore[index]
+        (
+            (at, sim)
+            for sim in sims
+            if sim.forwarded is not None
+            for target, at, _ in (sim.forwarded,)
+            if agreement.party(target).kind in CASE_CARRIER_KINDS
+        ),
+        key=lambda pair: pair[0],
     )
     if not forwarded:
         return []
     with write_session(engine) as session:
-        ids = [
-            allocate_case_ids(session, berlin_date(s.forwarded[1]).year)[0]  # type: ignore[index]
-            for s in forwarded
-        ]
-    return [replay_forwarded(s, cid, now, agreement) for s, cid in zip(forwarded, ids, strict=True)]
-
-
-def _runs_cases(agreement: Agreement, party: str) -> bool:
-    """Whether gpv opens cases for ``party``."""
-    return agreement.party(party).kind in CASE_CARRIER_KINDS
+        ids = [allocate_case_ids(session, berlin_date(at).year)[0] for at, _ in forwarded]
+    return [
+        replay_forwarded(sim, cid, now, agreement)
+        for (_, sim), cid in zip(forwarded, ids, strict=True)
+    ]
 
 
 def seed_plans(
