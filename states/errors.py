@@ -16,6 +16,9 @@ lives when it is not this one):
   x RefusedError [3] - the rules refuse the step; a refused step changes nothing
     + TransitionRefused - wrong state, or a guard said no
     + ConflictError - someone else changed the case at the same time
+  x StoreUnavailableError [4] - the application database cannot be used right now: unreachable,
+    gone in the middle of a command, not a database (a broken or truncated file), disk full; what
+    was not committed is not stored, so the command can be run again once the store is back
   x DeliveryError [1] (notifications.transport) - a message was not delivered
     + TemporaryDeliveryError - try again later (SMTP 4xx, timeout)
     + PermanentDeliveryError - retrying will not help (SMTP 5xx, invalid address)
@@ -67,6 +70,13 @@ class RefusedError(GpvError):
     """
 
     exit_code = 3
+
+
+class StoreUnavailableError(GpvError):
+    """The application database cannot be used: unreachable, gone mid-command, not a database,
+    full. Nothing uncommitted was stored; the message names the database (never a value)."""
+
+    exit_code = 4
 
 
 class TransitionRefused(RefusedError):
