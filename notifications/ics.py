@@ -3,7 +3,9 @@
 One stable UID per conference; SEQUENCE rises with each reschedule (and the cancellation), so
 calendar programs update or drop the entry they already hold instead of adding a second one. Times
 are local Europe/Berlin with a compact VTIMEZONE (the EU summer-time rules as RRULEs). The summary
-names only the pseudonymous case reference: never a name, never health data.
+and description name only the pseudonymous case reference ("Termin C-2026-000017"): never a name,
+never health data, and not the procedure either, which in a shared calendar would reveal an
+Eingliederungshilfe case (legal-review m9).
 """
 
 from __future__ import annotations
@@ -76,9 +78,10 @@ def conference_ics(
     event.add("dtstamp", dtstamp.astimezone(UTC))
     event.add("dtstart", local)
     event.add("dtend", (local + duration).astimezone(BERLIN))
-    event.add("summary", f"Gesamtplankonferenz {case_ref}")
+    # No procedure name in a calendar that others may see (legal-review m9): the reference only.
+    event.add("summary", f"Termin {case_ref}")
     event.add("location", location)
-    event.add("description", f"Gesamtplankonferenz (§ 119 SGB IX), Aktenzeichen {case_ref}.")
+    event.add("description", f"Aktenzeichen {case_ref}. Einzelheiten stehen in der Einladung.")
     event.add("status", "CANCELLED" if method is Method.CANCEL else "CONFIRMED")
     event.add("transp", "OPAQUE")
     if organizer:

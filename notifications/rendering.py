@@ -30,7 +30,7 @@ from notifications.events import (
 )
 from notifications.ics import DEFAULT_DURATION, conference_ics
 from notifications.message import Attachment, RenderedMessage, one_line
-from notifications.policy import PERSON, AgreementLike, CaseView, Recipient
+from notifications.policy import PERSON, AgreementLike, CaseView, Recipient, resolve
 from states.calendar import BERLIN, WEEKDAY_NAMES
 
 __all__ = [
@@ -152,19 +152,39 @@ def _rule(agreement: Any, event: str, context: Mapping[str, Any]) -> Any:
     return rules.get(rule_id)
 
 
+#: How a letter names where a period comes from (legal-review m3): only a statute is a
+#: "Rechtsgrundlage"; an assumed period of the agreement says that it is not confirmed.
+_BASIS_TEXT = {
+    "statute": "Rechtsgrundlage: {norm}",
+    "agreement": "vereinbarte Bearbeitungsfrist – {norm}",
+    "agreement_unconfirmed": "vereinbarte Bearbeitungsfrist, noch nicht bestätigt – {norm}",
+}
+
+
+def _basis_text(norm: str | None, basis: str) -> str | None:
+    """``Rechtsgrundlage: § 14 Abs. 1 S. 1 SGB IX`` or ``vereinbarte Bearbeitungsfrist, noch
+    nicht bestätigt (…)``; None without a norm."""
+    if not norm:
+        return None
+    return _BASIS_TEXT.get(basis, _BASIS_TEXT["statute"]).format(norm=norm)
+
+
 def _deadline_variables(
     event: str, context: Mapping[str, Any], agreement: AgreementLike
 ) -> dict[str, Any]:
     """What the letter says about the deadline: its title, norm and due date."""
     rule = _rule(agreement, event, context)
     due = context.get("due") or context.get("review_due") or context.get("decision_due")
+    norm = context.get("norm") or (rule.norm if rule is not None else None)
     return {
         "title": context.get("title") or (rule.title if rule is not None else None),
-        "norm": context.get("norm") or (rule.norm if rule is not None else None),
+        "norm": norm,
+        "basis": _basis_text(norm, getattr(rule, "basis", "statute")),
         "due": de_date(due) if due else None,
         "due_short": de_date_short(due) if due else None,
         "responsible_name": _party_name(agreement, context.get("responsible_party")),
         "to_name": context.get("to_name") or _party_name(agreement, context.get("to")),
+        "forwarded_on": de_date(context.get("forwarded_on")) or None,
     }
 
 
@@ -194,6 +214,18 @@ def _failure_variables(context: Mapping[str, Any], agreement: AgreementLike) -> 
     }
 
 
+def _attendees(
+    event: str, case: CaseView, context: Mapping[str, Any], agreement: AgreementLike
+) -> list[str]:
+    """For a consent request: who else the conference would invite, by name (legal-review M4:
+    the person learns who attends before agreeing). The invitation's own recipients, so the
+    letter and the invitations can never disagree."""
+    if event != "consent_requested":
+        return []
+    invited = resolve("conference_invitation", case, context, agreement)
+    return [str(_party_name(agreement, r.party)) for r in invited if not r.is_person]
+
+
 def template_variables(
     recipient: Recipient,
     event: str,
@@ -212,6 +244,9 @@ def template_variables(
         "role": recipient.role,
         "recipient_is_person": recipient.is_person,
         "recipient_name": None if recipient.is_person else _party_name(agreement, recipient.party),
+        # A minor's letters go to the custodians and speak about the child (legal-review m5).
+        "about_child": recipient.is_person and case.is_minor,
+        "attendees": _attendees(event, case, context, agreement),
         "case_ref": case.case_id,
         "carrier_name": _party_name(agreement, case.carrier) or case.carrier,
         "carrier_contact": carrier_contact,

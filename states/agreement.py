@@ -102,6 +102,11 @@ class Town:
     youth_office: str
 
 
+#: Where a deadline rule's period comes from (see :attr:`DeadlineRule.basis`).
+RuleBasis = Literal["statute", "agreement", "agreement_unconfirmed"]
+RULE_BASES: tuple[str, ...] = ("statute", "agreement", "agreement_unconfirmed")
+
+
 @dataclass(frozen=True)
 class DeadlineRule:
     """A named deadline: its period, legal norm, anchor event and who must act.
@@ -123,6 +128,11 @@ class DeadlineRule:
     reminder_event: str | None = None
     overdue_event: str = "deadline_missed"
     variants: Mapping[str, DeadlineVariant] = field(default_factory=dict)
+    #: Where the period comes from: ``statute`` (the norm sets it), ``agreement`` (the
+    #: cooperation agreement sets it) or ``agreement_unconfirmed`` (an assumed period of the
+    #: agreement that nobody has confirmed yet: letters must not call it a "Rechtsgrundlage",
+    #: legal-review m3).
+    basis: RuleBasis = "statute"
 
     def variant(self, name: str) -> DeadlineVariant:
         """The reading ``name`` of this rule (``standard`` is the rule's own period and norm);
@@ -641,6 +651,7 @@ def _parse_routing(
 
 _VARIANT_KEYS = {"period", "norm", "anchor_event"}
 _RULE_KEYS = {
+    "basis",
     "title",
     "norm",
     "period",
@@ -720,6 +731,7 @@ def _parse_rule(
         reminder_event=_event(ck, entry, "reminder_event", prefix, False),
         overdue_event=_event(ck, entry, "overdue_event", prefix, True),
         variants=_parse_variants(rid, entry, ck),
+        basis=ck.choice(entry, "basis", prefix, RULE_BASES, "statute"),  # type: ignore[arg-type]
     )
 
 

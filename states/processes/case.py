@@ -288,7 +288,12 @@ def _forward(ctx: StepContext, fx: Effects) -> None:
     close_if_open(ctx, fx, "jurisdiction", DeadlineStatus.MET)
     close_if_open(ctx, fx, "decision", DeadlineStatus.CANCELLED, f"weitergeleitet an {party.id}")
     fx.notifications.append(
-        NotificationEvent("case_forwarded", Process.CASE, {"to": party.id, "to_name": party.name})
+        NotificationEvent(
+            "case_forwarded",
+            Process.CASE,
+            # The person learns the day it was sent on (legal-review m5).
+            {"to": party.id, "to_name": party.name, "forwarded_on": ctx.today.isoformat()},
+        )
     )
 
 
@@ -389,8 +394,21 @@ DEFINITION = ProcessDefinition(
             optional=("approved_until",),
         ),
         TriggerSpec("start_review", "Überprüfung beginnen", "§ 121 Abs. 2 SGB IX"),
-        TriggerSpec("close", "Fall abschließen", "§ 121 Abs. 2 SGB IX"),
-        TriggerSpec("withdraw", "Antrag zurücknehmen", "§ 108 Abs. 1 SGB IX", optional=("reason",)),
+        TriggerSpec(
+            "close",
+            "Fall abschließen",
+            # No norm closes a case; the Bescheid's period or its revocation ends the benefits
+            # (legal-review m4: § 121 Abs. 2 has nothing to do with closing).
+            "Ende des Bewilligungszeitraums oder Aufhebung (§ 48 SGB X)",
+        ),
+        TriggerSpec(
+            "withdraw",
+            "Antrag zurücknehmen",
+            # Before the Bescheid the application is taken back (§ 108 Abs. 1: benefits only on
+            # application); after it the person waives the benefits (§ 46 SGB I) [U, m4].
+            "§ 108 Abs. 1 SGB IX; nach dem Bescheid § 46 SGB I",
+            optional=("reason",),
+        ),
     ),
     input_checks={
         "forward": _check_forward_target,

@@ -1,9 +1,10 @@
 """The Gesamtplankonferenz (§ 119 SGB IX) as a sub-process of a case.
 
 The carrier may hold it only with the person's consent (§ 119 Abs. 1 SGB IX); consent is revocable
-at any time (Art. 7 Abs. 3 DSGVO, § 67b SGB X). A conference is set for a future NRW working day;
-its calendar invitation keeps one ``uid`` per case and instance, and every change (new time,
-cancellation) raises ``sequence`` so calendars replace the old entry (RFC 5545).
+at any time; the § 119 Zustimmung is a procedural consent, not the data-protection Einwilligung
+of Art. 7 Abs. 3 DSGVO / § 67b SGB X (legal-review m4). A conference is set for a future NRW
+working day; its calendar invitation keeps one ``uid`` per case and instance, and every change
+(new time, cancellation) raises ``sequence`` so calendars replace the old entry (RFC 5545).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from states.processes.definition import (
 )
 
 NORM = "§ 119 Abs. 1 SGB IX"
-NORM_REVOCATION = "Art. 7 Abs. 3 DSGVO, § 67b SGB X"
+#: Revoking the § 119 Zustimmung: the consent of § 119 Abs. 1 S. 1 is given and taken back under the
+#: same norm (legal-review m4: it is no data-protection Einwilligung).
+NORM_REVOCATION = "§ 119 Abs. 1 S. 1 SGB IX"
 MAX_LOCATION_LENGTH = 200
 
 
@@ -239,7 +242,7 @@ DEFINITION = ProcessDefinition(
         ),
         TriggerSpec("hold_conference", "Konferenz durchführen", NORM),
         TriggerSpec("cancel_conference", "Konferenz absagen", NORM, optional=("reason",)),
-        TriggerSpec("revoke_consent", "Einwilligung widerrufen", NORM_REVOCATION),
+        TriggerSpec("revoke_consent", "Zustimmung zurücknehmen", NORM_REVOCATION),
     ),
     start_trigger="request_consent",
     start_norm=NORM,

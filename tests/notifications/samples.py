@@ -37,7 +37,7 @@ def _deadline(rule: str, due: str, norm: str, title: str, party: str) -> dict[st
 
 
 STATEMENT = ("statement", "Fachärztliche Stellungnahme abgeben")
-STATEMENT_NORM = "§ 17 Abs. 2 SGB IX (Kooperationsvereinbarung)"
+STATEMENT_NORM = "Kooperationsvereinbarung LWL – Kreis Unna, in Anlehnung an § 17 Abs. 2 SGB IX"
 HOUSING_NORM = "Kooperationsvereinbarung LWL – Kreis Unna (Wohnen)"
 HOUSING_TITLE = "Anfrage zur Unterstützung der Wohnungssuche bestätigen"
 
@@ -64,6 +64,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "case_forwarded": {
         "to": "kreis-unna",
         "to_name": "Kreis Unna – Eingliederungshilfe (Schulzeit)",
+        "forwarded_on": "2026-03-13",
     },
     "decision_issued": {"review_due": "2028-03-30", "norm": "§ 121 Abs. 2 S. 2 SGB IX"},
     "approval_ending": _deadline(

@@ -93,7 +93,11 @@ def test_forwarding_on_the_last_day_of_the_two_week_period_is_allowed() -> None:
     assert closes == {("jurisdiction", DeadlineStatus.MET), ("decision", DeadlineStatus.CANCELLED)}
     (notice,) = decision.notifications
     assert notice.event == "case_forwarded"
-    assert notice.context == {"to": "kreis-unna", "to_name": AGREEMENT.party("kreis-unna").name}
+    assert notice.context == {
+        "to": "kreis-unna",
+        "to_name": AGREEMENT.party("kreis-unna").name,
+        "forwarded_on": "2025-12-29",  # the person learns the day it was sent on (m5)
+    }
 
 
 def test_forwarding_after_the_two_week_period_is_refused() -> None:
@@ -552,7 +556,8 @@ def test_revoking_consent_cancels_the_conference_and_records_the_revocation() ->
     assert decision.updates[0].to_state == "cancelled"
     assert decision.consent is not None
     assert decision.consent.status is ConsentStatus.REVOKED
-    assert "Art. 7 Abs. 3 DSGVO" in decision.consent.norm
+    # The § 119 Zustimmung is procedural, not a data-protection Einwilligung (legal-review m4).
+    assert decision.consent.norm == "§ 119 Abs. 1 S. 1 SGB IX"
     assert [n.event for n in decision.notifications] == ["conference_cancelled"]
 
 

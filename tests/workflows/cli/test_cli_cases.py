@@ -201,7 +201,7 @@ def test_case_list_and_tasks_show_open_work_with_overdue_flags(cli):
             "case_id": case_id,
             "rule": "statement",
             "expected": "Fachärztliche Stellungnahme abgeben",
-            "norm": "§ 17 Abs. 2 SGB IX (Kooperationsvereinbarung)",
+            "norm": "Kooperationsvereinbarung LWL – Kreis Unna, in Anlehnung an § 17 Abs. 2 SGB IX",
             "due": "2026-03-18",
             "overdue": True,
         }
