@@ -214,15 +214,24 @@ def _failure_variables(context: Mapping[str, Any], agreement: AgreementLike) -> 
     }
 
 
+#: The consent request → the invitation whose recipients it names (a youth office's case: the
+#: Hilfeplangespräch, § 36 SGB VIII).
+_INVITATION_OF = {
+    "consent_requested": "conference_invitation",
+    "consent_requested_sgb8": "conference_invitation_sgb8",
+}
+
+
 def _attendees(
     event: str, case: CaseView, context: Mapping[str, Any], agreement: AgreementLike
 ) -> list[str]:
     """For a consent request: who else the conference would invite, by name (legal-review M4:
     the person learns who attends before agreeing). The invitation's own recipients, so the
     letter and the invitations can never disagree."""
-    if event != "consent_requested":
+    invitation = _INVITATION_OF.get(event)
+    if invitation is None:
         return []
-    invited = resolve("conference_invitation", case, context, agreement)
+    invited = resolve(invitation, case, context, agreement)
     return [str(_party_name(agreement, r.party)) for r in invited if not r.is_person]
 
 

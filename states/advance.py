@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from states import decision_deadline
+from states import decision_deadline, law
 from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date
 from states.decision import (
@@ -94,14 +94,22 @@ def _state_text(defn: ProcessDefinition, state: str | None) -> str:
     return f"„{defn.label(state)}“ ({state})"
 
 
-def _not_allowed(defn: ProcessDefinition, spec: TriggerSpec, state: str) -> TransitionRefused:
+def _norm(ctx: StepContext, spec: TriggerSpec) -> str:
+    """The norm the step names in this case (a youth office's case cites SGB VIII, C4)."""
+    return law.trigger_norm(ctx.agreement, ctx.snapshot.facts.carrier, spec.name, spec.norm)
+
+
+def _not_allowed(
+    ctx: StepContext, defn: ProcessDefinition, spec: TriggerSpec, state: str
+) -> TransitionRefused:
     sources = defn.sources_of(spec.name)
     where = " oder ".join(_state_text(defn, s.value) for s in sources)
     hint = defn.hints.get(spec.name)
+    norm = _norm(ctx, spec)
     return TransitionRefused(
         f"„{spec.label}“ ({spec.name}) ist bei {defn.title} im Zustand {_state_text(defn, state)} "
-        f"nicht möglich, nur im Zustand {where} ({spec.norm})." + (f" {hint}" if hint else ""),
-        norm=spec.norm,
+        f"nicht möglich, nur im Zustand {where} ({norm})." + (f" {hint}" if hint else ""),
+        norm=norm,
     )
 
 
@@ -110,32 +118,35 @@ def _check_start(ctx: StepContext, defn: ProcessDefinition, spec: TriggerSpec) -
     assessment) and none of its kind is open."""
     case_state = ctx.state_of(Process.CASE)
     case_defn = DEFINITIONS[Process.CASE]
+    carrier = ctx.snapshot.facts.carrier
+    norm = law.trigger_norm(ctx.agreement, carrier, spec.name, defn.start_norm)
     if case_state not in defn.start_when:
         when = " oder ".join(phase_text(s) for s in case_defn.states if s in defn.start_when)
         raise TransitionRefused(
             f"„{spec.label}“ ({spec.name}) ist nur {when} möglich; der "
-            f"Fall ist im Zustand {_state_text(case_defn, case_state)} ({defn.start_norm}).",
-            norm=defn.start_norm,
+            f"Fall ist im Zustand {_state_text(case_defn, case_state)} ({norm}).",
+            norm=norm,
         )
     current = ctx.instance(defn.process)
     if current is not None and not defn.is_final(current.state):
         raise TransitionRefused(
             f"Zu diesem Fall läuft bereits eine {defn.title} (Nr. {current.instance_no}, Zustand "
             f"{_state_text(defn, current.state)}); je Fall ist nur eine zur Zeit offen. Bitte "
-            f"sie zuerst abschließen oder zurückziehen ({defn.start_norm}).",
-            norm=defn.start_norm,
+            f"sie zuerst abschließen oder zurückziehen ({norm}).",
+            norm=norm,
         )
 
 
 def _sub_process_state(ctx: StepContext, defn: ProcessDefinition, spec: TriggerSpec) -> str:
     """The state of the existing sub-process a trigger progresses (the case must not be final)."""
     current = ctx.instance(defn.process)
+    norm = _norm(ctx, spec)
     if current is None:
         raise TransitionRefused(
             f"Zu diesem Fall gibt es noch keine {defn.title} (Zustand „nicht begonnen“); "
             f"„{spec.label}“ ({spec.name}) setzt voraus, dass sie mit {defn.start_trigger} "
-            f"begonnen wurde ({spec.norm}).",
-            norm=spec.norm,
+            f"begonnen wurde ({norm}).",
+            norm=norm,
         )
     case_defn = DEFINITIONS[Process.CASE]
     case_state = ctx.state_of(Process.CASE)
@@ -143,8 +154,8 @@ def _sub_process_state(ctx: StepContext, defn: ProcessDefinition, spec: TriggerS
         raise TransitionRefused(
             f"Der Fall ist im Zustand {_state_text(case_defn, case_state)} beendet; die "
             f"{defn.title} (Zustand {_state_text(defn, current.state)}) kann nicht mehr "
-            f"fortgeführt werden ({spec.norm}).",
-            norm=spec.norm,
+            f"fortgeführt werden ({norm}).",
+            norm=norm,
         )
     return current.state
 
@@ -221,13 +232,24 @@ def advance(
         audit=AuditEntry(trigger, spec.process, from_state, to_state, at, by, dict(clean)),
     )
     # §§ 14, 15, 120 SGB IX: the step may change which decision period applies.
-    return decision_deadline.reconcile(ctx, decision, next_snapshot(snapshot, decision))
+    decision = decision_deadline.reconcile(ctx, decision, next_snapshot(snapshot, decision))
+    return _in_law(decision, law.law_of(ctx.agreement, snapshot.facts.carrier))
+
+
+def _in_law(decision: Decision, case_law: law.Law) -> Decision:
+    """The notices as the case's law names them (a youth office's case: the Hilfeplan notices)."""
+    if not case_law.events:
+        return decision
+    notices = tuple(
+        dataclasses.replace(n, event=case_law.event(n.event)) for n in decision.notifications
+    )
+    return dataclasses.replace(decision, notifications=notices)
 
 
 def _move(ctx: StepContext, defn: ProcessDefinition, spec: TriggerSpec, state: str) -> str:
     """Check the state and the guards (with reasons), then let the machine fire."""
     if spec.name not in allowed_triggers(defn.process, state):
-        raise _not_allowed(defn, spec, state)
+        raise _not_allowed(ctx, defn, spec, state)
     row = defn.row(spec.name, state)
     assert row is not None  # allowed_triggers found one
     for check in row.guards:
@@ -237,7 +259,7 @@ def _move(ctx: StepContext, defn: ProcessDefinition, spec: TriggerSpec, state: s
             raise reason(ctx)
     moved = fire(defn.process, state, spec.name, ctx)
     if moved is None:  # a guard changed its mind between check and fire: refuse, change nothing
-        raise _not_allowed(defn, spec, state)
+        raise _not_allowed(ctx, defn, spec, state)
     return moved.value
 
 

@@ -37,6 +37,7 @@ from states.decision import (
     OpenDeadline,
     Process,
 )
+from states.law import law_of
 from states.processes.conference import ConferenceState
 from states.processes.definition import StepContext, open_rule
 from states.processes.statement import OPEN_STATES, StatementState
@@ -71,6 +72,8 @@ def _conference(snapshot: CaseSnapshot, agreement: Agreement) -> Choice | None:
     state = snapshot.state_of(Process.CONFERENCE)
     if not agreement.decision_deadline.gesamtplankonferenz_two_months:
         return None
+    if not law_of(agreement, snapshot.facts.carrier).conference_sets_two_months:
+        return None  # a youth office's Hilfeplangespräch: § 14 Abs. 2 S. 2/3 SGB IX stay
     if state not in (ConferenceState.SCHEDULED, ConferenceState.HELD):
         return None
     what = "abgehalten" if state == ConferenceState.HELD else "angesetzt"

@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 from transitions import Machine
 
-from states.agreement import CARRIER, PARTY_KINDS
+from states.agreement import CARRIER, PARTY_KINDS, STATEMENT_EXPERT
 from states.decision import CaseState, Process
 from states.processes.definition import ProcessDefinition, StepContext, reason_for
 from states.processes.registry import ALL, DEFINITIONS
@@ -241,11 +241,12 @@ def _check_effects(defn: ProcessDefinition) -> Problem | None:
 
 def _check_actors(defn: ProcessDefinition) -> Problem | None:
     for spec in defn.triggers:
-        if spec.actor != CARRIER and spec.actor not in PARTY_KINDS:
+        if spec.actor not in (CARRIER, STATEMENT_EXPERT) and spec.actor not in PARTY_KINDS:
             return (
                 "gpv.E112",
                 f"trigger '{spec.name}' names the unknown actor {spec.actor!r}.",
-                f"an actor is '{CARRIER}' or a party kind ({', '.join(PARTY_KINDS)}).",
+                f"an actor is '{CARRIER}', '{STATEMENT_EXPERT}' or a party kind "
+                f"({', '.join(PARTY_KINDS)}).",
             )
     return None
 

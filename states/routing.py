@@ -12,10 +12,12 @@ decides wins):
    Berufsbildungsbereich, § 57 SGB IX) → the Bundesagentur für Arbeit, a rehabilitation carrier
    (§ 63 Abs. 1 Nr. 1, § 6 Abs. 1 Nr. 2 SGB IX; ``_workshop_entry_training``), whatever the school.
 3. A minor with only a mental disability (seelische Behinderung; addiction counts as one,
-   § 3 EinglHV) → the youth office of the town (§ 35a, § 10 Abs. 4 S. 1 SGB VIII;
-   ``_minor_mental_only``). With a physical, sensory (körperlich, § 1 EinglHV) or intellectual
-   disability as well, the Eingliederungshilfe comes first (§ 10 Abs. 4 S. 2 SGB VIII; legal-review
-   ruling 2): the later rules decide, and the result is flagged for review.
+   § 3 EinglHV) → the youth office (§ 35a, § 10 Abs. 4 S. 1 SGB VIII; ``_minor_mental_only``) of
+   the parents' habitual residence when given (``parents_municipality``, § 86 Abs. 1 S. 1
+   SGB VIII; legal-review m8), else of the child's town. With a physical, sensory (körperlich,
+   § 1 EinglHV) or intellectual disability as well, the Eingliederungshilfe comes first (§ 10
+   Abs. 4 S. 2 SGB VIII; legal-review ruling 2): the later rules decide, and the result is flagged
+   for review.
 4. A school benefit whose start does not fall in a running school education: a human checks the
    facts (``_school_benefit_without_school``).
 5. Benefits that begin only after school (the work area of a sheltered workshop, § 58 SGB IX) →
@@ -76,6 +78,7 @@ YOUNG_ADULT_CHECK_BELOW_AGE = 21
 
 IN_SCHOOL, FINISHED, NO_SCHOOL = SCHOOL_STATUSES
 ENTRY_TRAINING = "workshop_entry_training"
+PERSONAL_BUDGET = "personal_budget"
 
 _MENTAL = frozenset({"mental", "addiction"})
 _OTHER_THAN_MENTAL = frozenset({"physical", "intellectual", "sensory"})
@@ -109,6 +112,9 @@ class PersonFacts:
     school_finished: date | None = None
     school: str | None = None
     benefit_start: date | None = None
+    #: The town of the parents' habitual residence, when it differs from the child's: it decides
+    #: the youth office (§ 86 Abs. 1 S. 1 SGB VIII). Not health data.
+    parents_municipality: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,23 @@ class _Situation:
     age: int
     school: str | None
     start: date
+    #: The town whose youth office is responsible (§ 86 Abs. 1 S. 1 SGB VIII: the parents').
+    youth_town: Town | None = None
+
+    @property
+    def youth_office(self) -> str:
+        return (self.youth_town or self.town).youth_office
+
+    @property
+    def youth_office_why(self) -> str:
+        """How routing chose the youth office (German, for the reason)."""
+        if self.youth_town is None:
+            return f"das Jugendamt für {self.town.name} (Wohnort des Kindes)"
+        name = self.agreement.party(self.youth_town.youth_office).name
+        return (
+            "das Jugendamt nach dem gewöhnlichen Aufenthalt der Eltern (§ 86 Abs. 1 S. 1 SGB "
+            f"VIII): {name} ({self.youth_town.name})"
+        )
 
     @property
     def settings(self) -> RoutingSettings:
@@ -321,11 +344,12 @@ def _minor_mental_only(s: _Situation) -> _Ruling | None:
     """Rule 3: a minor with only a mental disability → the youth office of the town."""
     if not (s.is_minor and s.has_mental and not s.has_other):
         return None
+    section_86 = "; § 86 Abs. 1 S. 1 SGB VIII" if s.youth_town is not None else ""
     return _Ruling(
-        s.town.youth_office,
-        "§ 35a SGB VIII; § 10 Abs. 4 S. 1 SGB VIII",
+        s.youth_office,
+        "§ 35a SGB VIII; § 10 Abs. 4 S. 1 SGB VIII" + section_86,
         f"Minderjährige Person mit seelischer Behinderung: Eingliederungshilfe leistet die "
-        f"Jugendhilfe, zuständig ist das Jugendamt für {s.town.name}.",
+        f"Jugendhilfe, zuständig ist {s.youth_office_why}.",
     )
 
 
@@ -466,12 +490,25 @@ def _flag_other_entry_carriers(s: _Situation, ruling: _Ruling) -> str | None:
     )
 
 
+def _flag_personal_budget(s: _Situation, ruling: _Ruling) -> str | None:
+    """m7: the Persönliches Budget is a form of delivering benefits, not a benefit of its own."""
+    if s.benefit != PERSONAL_BUDGET:
+        return None
+    return (
+        "Persönliches Budget ist eine Form der Leistung (§ 29 Abs. 1 S. 1 SGB IX), keine eigene "
+        "Leistungsart: Zuständig ist der Träger der Leistungen, die als Budget erbracht werden "
+        "sollen (§ 29 Abs. 3 SGB IX) [U: § 29 nicht gegengelesen]. Bitte die budgetierten "
+        "Leistungen und die Zuständigkeit nach ihnen prüfen."
+    )
+
+
 #: Review notes added to an SGB IX result, in this order.
 FLAGS: tuple[Flag, ...] = (
     _flag_overlapping_needs,
     _flag_young_adult,
     _flag_work_before_school_end,
     _flag_other_entry_carriers,
+    _flag_personal_budget,
 )
 
 
@@ -481,7 +518,7 @@ def _involved(s: _Situation, carrier: str | None) -> list[tuple[str, str | None]
     involved: list[tuple[str, str | None]] = []
     gesamtplan = carrier is None or carrier in _EGH_CARRIERS
     if gesamtplan and s.is_minor:
-        involved.append((s.town.youth_office, carrier and "§ 117 Abs. 6 SGB IX [U] (Jugendamt)"))
+        involved.append((s.youth_office, carrier and "§ 117 Abs. 6 SGB IX [U] (Jugendamt)"))
     if gesamtplan and not s.is_minor and s.has_mental:
         involved.append((SPDI, "§ 121 Abs. 3 SGB IX (Gesundheitsamt/SPDI)"))
     if s.benefit in s.settings.work_benefits:
@@ -602,6 +639,9 @@ def route(facts: PersonFacts, on: date, agreement: Agreement) -> RoutingResult:
         age=age,
         school=_school_status(facts, on, age, agreement.routing, required=in_sgb_ix),
         start=_check_start(facts.benefit_start, on) if in_sgb_ix else on,
+        youth_town=agreement.town(facts.parents_municipality)
+        if facts.parents_municipality
+        else None,
     )
     for rule in RULES:
         ruling = rule(situation)

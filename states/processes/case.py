@@ -25,6 +25,7 @@ from states.decision import (
     ProcessUpdate,
 )
 from states.errors import InputError, TransitionRefused
+from states.law import law_of
 from states.processes import conference, statement
 from states.processes.definition import (
     Effects,
@@ -195,17 +196,27 @@ def _parse_day(ctx: StepContext, name: str, trigger: str) -> date:
         ) from None
 
 
+#: How a refusal names the review periods of the agreement file.
+_PERIOD_WORDS = {"2y": "zwei Jahre", "1y": "ein Jahr", "6m": "sechs Monate", "3m": "drei Monate"}
+
+
+def _review_rule(ctx: StepContext) -> str:
+    """The agreement rule of the plan's review: § 121 Abs. 2 S. 2 SGB IX for a Gesamtplan, the
+    agreed review of a youth office's Hilfeplan (§ 36 Abs. 2 S. 2 SGB VIII)."""
+    return law_of(ctx.agreement, ctx.snapshot.facts.carrier).review_rule
+
+
 def _check_plan(ctx: StepContext) -> None:
     """§ 121 Abs. 4 Nr. 1 SGB IX: the plan names its review date; § 121 Abs. 2 S. 2: at the
-    latest two years on."""
+    latest two years on (a Hilfeplan: the agreed period of its review rule)."""
     review = _parse_day(ctx, "review", "draw_up_plan")
-    latest = ctx.agreement.rule("review").period
-    limit = nominal_end(ctx.today, latest)
+    rule = ctx.agreement.rule(_review_rule(ctx))
+    limit = nominal_end(ctx.today, rule.period)
     if not ctx.today < review <= limit:
         raise InputError(
             f"Der Überprüfungszeitpunkt {review.isoformat()} muss nach dem heutigen Tag "
-            f"({ctx.today.isoformat()}) und spätestens am {limit.isoformat()} liegen (zwei Jahre, "
-            "§ 121 Abs. 2 S. 2 SGB IX)."
+            f"({ctx.today.isoformat()}) und spätestens am {limit.isoformat()} liegen "
+            f"({_PERIOD_WORDS.get(str(rule.period), str(rule.period))}, {rule.norm})."
         )
 
 
@@ -316,7 +327,7 @@ def _issue_decision(ctx: StepContext, fx: Effects) -> None:
     planned = (plan.data.get("review") if plan is not None else None) or None
     review = open_rule(
         ctx,
-        "review",
+        _review_rule(ctx),
         ctx.today,
         reason="Überprüfungszeitpunkt laut Gesamtplan" if planned else "",
         until=date.fromisoformat(planned) if planned else None,
@@ -339,7 +350,7 @@ def _issue_decision(ctx: StepContext, fx: Effects) -> None:
 
 
 def _start_review(ctx: StepContext, fx: Effects) -> None:
-    close_if_open(ctx, fx, "review", DeadlineStatus.MET)
+    close_if_open(ctx, fx, _review_rule(ctx), DeadlineStatus.MET)
     close_if_open(ctx, fx, "approval_end", DeadlineStatus.MET)
 
 

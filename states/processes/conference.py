@@ -16,6 +16,7 @@ from typing import Any
 from states.calendar import BERLIN, WEEKDAY_NAMES, holiday_name, is_working_day
 from states.decision import CaseState, ConsentRecord, ConsentStatus, NotificationEvent, Process
 from states.errors import InputError, TransitionRefused
+from states.law import trigger_norm
 from states.processes.definition import (
     Effects,
     ProcessDefinition,
@@ -189,19 +190,24 @@ def _cancelled(ctx: StepContext, fx: Effects) -> dict[str, Any]:
     return data
 
 
+def _norm(ctx: StepContext, norm: str = NORM) -> str:
+    """The step's norm in this case: § 119 SGB IX, or § 36 SGB VIII in a youth office's case."""
+    return trigger_norm(ctx.agreement, ctx.snapshot.facts.carrier, ctx.trigger, norm)
+
+
 def _request(ctx: StepContext, fx: Effects) -> None:
     fx.data = {}
     fx.notifications.append(
-        NotificationEvent("consent_requested", Process.CONFERENCE, {"norm": NORM})
+        NotificationEvent("consent_requested", Process.CONFERENCE, {"norm": _norm(ctx)})
     )
 
 
 def _give(ctx: StepContext, fx: Effects) -> None:
-    fx.consent = ConsentRecord("conference", ConsentStatus.GIVEN, NORM)
+    fx.consent = ConsentRecord("conference", ConsentStatus.GIVEN, _norm(ctx))
 
 
 def _refuse(ctx: StepContext, fx: Effects) -> None:
-    fx.consent = ConsentRecord("conference", ConsentStatus.REFUSED, NORM)
+    fx.consent = ConsentRecord("conference", ConsentStatus.REFUSED, _norm(ctx))
 
 
 def _schedule(ctx: StepContext, fx: Effects) -> None:
@@ -219,7 +225,7 @@ def _cancel(ctx: StepContext, fx: Effects) -> None:
 
 def _revoke(ctx: StepContext, fx: Effects) -> None:
     _cancel(ctx, fx)
-    fx.consent = ConsentRecord("conference", ConsentStatus.REVOKED, NORM_REVOCATION)
+    fx.consent = ConsentRecord("conference", ConsentStatus.REVOKED, _norm(ctx, NORM_REVOCATION))
 
 
 DEFINITION = ProcessDefinition(

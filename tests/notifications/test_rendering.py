@@ -16,7 +16,7 @@ from jinja2 import UndefinedError
 from notifications.policy import POLICY, Recipient, resolve, template_ids
 from notifications.rendering import environment, render
 from states.agreement import load_agreement
-from tests.notifications.samples import CASE, CONTEXTS, ISSUED_AT
+from tests.notifications.samples import CASE, CASES, CONTEXTS, ISSUED_AT
 
 AGREEMENT = load_agreement()
 GOLDEN = Path(__file__).with_name("golden")
@@ -27,7 +27,7 @@ def _examples() -> dict[str, tuple[str, Recipient]]:
     """For every template id, the first (event, recipient) of the policy that uses it."""
     found: dict[str, tuple[str, Recipient]] = {}
     for event in POLICY:
-        for recipient in resolve(event, CASE, CONTEXTS[event], AGREEMENT):
+        for recipient in resolve(event, CASES.get(event, CASE), CONTEXTS[event], AGREEMENT):
             found.setdefault(recipient.template_id, (event, recipient))
     return found
 
@@ -38,7 +38,7 @@ EXAMPLES = _examples()
 def _render(template_id: str):
     event, recipient = EXAMPLES[template_id]
     return render(
-        recipient, event, CASE, CONTEXTS[event], AGREEMENT,
+        recipient, event, CASES.get(event, CASE), CONTEXTS[event], AGREEMENT,
         message_id="<outbox-41@gpv.lwl.example>", sender="gpv@lwl.example",
         recipient_address="empfang@example.org", carrier_contact="fallmanagement@lwl.example",
         issued_at=ISSUED_AT,
@@ -71,8 +71,9 @@ def test_the_rendered_template_matches_its_golden_file(template_id: str):
 def test_every_message_names_the_case_reference_and_where_to_act(template_id: str):
     event, _ = EXAMPLES[template_id]
     msg = _render(template_id)
-    assert CASE.case_id in msg.subject
-    assert CASE.case_id in msg.text and CASE.case_id in msg.html
+    case = CASES.get(event, CASE)
+    assert case.case_id in msg.subject
+    assert case.case_id in msg.text and case.case_id in msg.html
     if CONTEXTS[event].get("due") or CONTEXTS[event].get("review_due"):
         assert re.search(r"\d{1,2}\. \w+ 20\d\d", msg.text), "deadline missing"
         assert "§" in msg.text or "Kooperationsvereinbarung" in msg.text, "norm missing"

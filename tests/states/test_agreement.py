@@ -158,6 +158,7 @@ def test_every_rule_names_the_same_party_as_before_the_roles_were_data(agreement
         "review": "lwl",
         "approval_end": "lwl",
         "housing_ack": "kreis-unna-wohnen",
+        "hilfeplan_review": "lwl",
     }
 
 

@@ -36,6 +36,15 @@ MunicipalityOpt = Annotated[
     str,
     typer.Option("--municipality", help="Stadt/Gemeinde im Kreis Unna (Umlaute optional: Boenen)."),
 ]
+ParentsMunicipalityOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--parents-municipality",
+        metavar="STADT",
+        help="Gewöhnlicher Aufenthalt der Eltern, wenn er vom Wohnort des Kindes abweicht: "
+        "bestimmt das zuständige Jugendamt (§ 86 Abs. 1 S. 1 SGB VIII).",
+    ),
+]
 DisabilityOpt = Annotated[
     str,
     typer.Option(

@@ -20,6 +20,7 @@ from workflows.cli.options import (
     BirthDateOpt,
     DisabilityOpt,
     MunicipalityOpt,
+    ParentsMunicipalityOpt,
     SchoolFinishedOpt,
     SchoolOpt,
     parse_date,
@@ -113,6 +114,7 @@ def route(
     school: SchoolOpt = None,
     school_finished: SchoolFinishedOpt = None,
     benefit_start: BenefitStartOpt = None,
+    parents_municipality: ParentsMunicipalityOpt = None,
     on: Annotated[
         str | None,
         typer.Option("--on", help="Stichtag, JJJJ-MM-TT (Standard: heute, Europe/Berlin)."),
@@ -141,6 +143,7 @@ def route(
         ),
         school=school,
         benefit_start=parse_date(benefit_start, "--benefit-start") if benefit_start else None,
+        parents_municipality=parents_municipality,
     )
     day = parse_date(on, "--on") if on else _today_berlin()
     result = decide(facts, day, load_agreement())
