@@ -811,21 +811,58 @@ def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
         decision_deadline=_parse_decision_deadline(ck.table(data, "decision_deadline"), ck),
         source=path,
         _town_index=index,
+        involvement=_parse_involvement(data.get("involvement", {}), ck),
     )
 
 
-def _load(path: Path) -> Agreement:
+#: Kinds whose involvement never waits for consent: the carriers lead the case, supervisors and
+#: the housing contact are internal to the agreement's bodies.
+_NO_CONSENT_KINDS = frozenset({"egh_carrier", "supervisor", "housing_contact"})
+
+
+def _parse_involvement(raw: Any, ck: _Checker) -> dict[str, str]:
+    """``[involvement]``: party kind → the norm of its consent-based involvement."""
+    if not isinstance(raw, Mapping):
+        raise ck.fail("involvement", "Erwartet wird eine Tabelle Parteiart = \"Norm\".")
+    table: dict[str, str] = {}
+    for kind in raw:
+        if kind not in PARTY_KINDS or kind in _NO_CONSENT_KINDS:
+            allowed = ", ".join(k for k in PARTY_KINDS if k not in _NO_CONSENT_KINDS)
+            raise ck.fail(
+                f"involvement.{kind}",
+                f"Keine Parteiart, deren Beteiligung eine Zustimmung braucht; möglich: {allowed}.",
+            )
+        table[kind] = ck.req_string(raw, kind, "involvement.")
+    return table
+
+
+def read_toml_file(path: Path, what: str, fix: str) -> dict[str, Any]:
+    """The tables of the TOML file ``path``; any problem is a :class:`ConfigError` naming the file,
+    the problem and ``fix`` (a file that is a folder, unreadable, not UTF-8 or not TOML).
+    ``what`` names the file in the message ("Die Konfigurationsdatei")."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except IsADirectoryError:
+        problem = f"{what} ist ein Ordner, keine Datei"
+    except PermissionError:
+        problem = f"{what} darf nicht gelesen werden (keine Leserechte)"
+    except FileNotFoundError:
+        problem = f"{what} existiert nicht"
     except OSError as exc:
-        raise ConfigError(
-            f"{path}: Die Vereinbarungsdatei kann nicht gelesen werden ({exc.strerror})."
-        ) from None
-    try:
-        data = tomllib.loads(text)
+        problem = f"{what} kann nicht gelesen werden ({exc.strerror or type(exc).__name__})"
+    except UnicodeDecodeError as exc:
+        problem = f"{what} ist nicht in UTF-8 gespeichert (Byte {exc.start + 1})"
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: Die Datei ist kein gültiges TOML ({exc}).") from None
-    return parse_agreement(data, path)
+        problem = f"{what} ist kein gültiges TOML ({exc})"
+    raise ConfigError(f"{path}: {problem}; {fix}")
+
+
+def _load(path: Path) -> Agreement:
+    fix = (
+        f"bitte {ENV_VAR} auf eine lesbare TOML-Datei setzen (oder leeren: dann gilt die "
+        "mitgelieferte Vereinbarung)."
+    )
+    return parse_agreement(read_toml_file(path, "Die Vereinbarungsdatei", fix), path)
 
 
 def load_agreement(path: Path | None = None) -> Agreement:

@@ -26,12 +26,20 @@ def data_dir() -> Path:
     path = Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()
     try:
         path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        problem = "ist eine Datei, kein Ordner"
+    except NotADirectoryError:
+        problem = "lässt sich nicht anlegen (ein übergeordneter Pfad ist eine Datei)"
+    except PermissionError:
+        problem = "lässt sich nicht anlegen (keine Schreibrechte)"
     except OSError as exc:
-        raise ConfigError(
-            f"Der Datenordner {str(path)!r} lässt sich nicht anlegen ({exc.strerror or exc}); "
-            f"bitte {DATA_DIR_ENV} auf einen beschreibbaren Ordner setzen."
-        ) from exc
-    return path.resolve()
+        problem = f"lässt sich nicht anlegen ({exc.strerror or type(exc).__name__})"
+    else:
+        return path.resolve()
+    raise ConfigError(
+        f"Der Datenordner {str(path)!r} {problem}; bitte {DATA_DIR_ENV} auf einen beschreibbaren "
+        "Ordner setzen."
+    )
 
 
 def database_url() -> str:

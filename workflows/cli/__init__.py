@@ -2,7 +2,9 @@
 
 Each command group lives in its own module and registers itself on the one Typer app. Errors
 from the one error tree (:mod:`states.errors`) become a one-line message on stderr and the exit
-code of their branch (2 bad input, 3 refused); no traceback ever reaches the user.
+code of their branch (2 bad input, 3 refused, 4 store unavailable); a database failure that is
+the store's fault (:func:`workflows.store.db.unavailable`) exits 4 as well, anything else is an
+internal error (1). No traceback ever reaches the user.
 """
 
 from __future__ import annotations
@@ -66,11 +68,28 @@ def _log_internal_error(exc: BaseException) -> str | None:
         return None
 
 
+def _run(argv: Sequence[str] | None) -> object:
+    """Run the command; a database failure that is the store's fault (a server gone, a broken
+    file, a full disk) becomes :class:`~states.errors.StoreUnavailableError` (exit 4)."""
+    try:
+        return app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except Exception as exc:
+        # Only when SQLAlchemy is loaded anyway, so that `import workflows.cli` stays cheap.
+        if "sqlalchemy" not in sys.modules:
+            raise
+        from workflows.store.db import unavailable
+
+        problem = unavailable(exc)
+        if problem is None:
+            raise
+        raise problem from exc
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script; never lets a traceback through."""
     _register()
     try:
-        result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        result = _run(argv)
     except UsageError as exc:
         exc.show()
         sys.exit(2)

@@ -28,7 +28,6 @@ party without one gets ``<party-id>@gpv.invalid`` on the file transport only.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -223,14 +222,15 @@ def _apply_environment(env: Mapping[str, str], values: dict[str, Any]) -> list[s
 
 def _read(file: Path, *, named: bool) -> tuple[dict[str, Any], Path | None]:
     """The file's tables and the file itself; no file is fine unless it was ``named``."""
-    if not file.exists():
-        if named:
-            raise ConfigError(f"{file}: Die Konfigurationsdatei existiert nicht.")
+    from states.agreement import read_toml_file
+
+    if not file.exists() and not named:
         return {}, None
-    try:
-        return tomllib.loads(file.read_text(encoding="utf-8")), file
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: Die Datei ist kein gültiges TOML ({exc}).") from None
+    fix = (
+        f"bitte {CONFIG_ENV} auf eine lesbare TOML-Datei setzen (oder leeren: dann gilt "
+        f"{CONFIG_FILE} im Datenordner)."
+    )
+    return read_toml_file(file, "Die Konfigurationsdatei", fix), file
 
 
 def _file_kind(ck: _Check, data: Mapping[str, Any]) -> str:
