@@ -811,29 +811,7 @@ def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
         decision_deadline=_parse_decision_deadline(ck.table(data, "decision_deadline"), ck),
         source=path,
         _town_index=index,
-        involvement=_parse_involvement(data.get("involvement", {}), ck),
     )
-
-
-#: Kinds whose involvement never waits for consent: the carriers lead the case, supervisors and
-#: the housing contact are internal to the agreement's bodies.
-_NO_CONSENT_KINDS = frozenset({"egh_carrier", "supervisor", "housing_contact"})
-
-
-def _parse_involvement(raw: Any, ck: _Checker) -> dict[str, str]:
-    """``[involvement]``: party kind → the norm of its consent-based involvement."""
-    if not isinstance(raw, Mapping):
-        raise ck.fail("involvement", "Erwartet wird eine Tabelle Parteiart = \"Norm\".")
-    table: dict[str, str] = {}
-    for kind in raw:
-        if kind not in PARTY_KINDS or kind in _NO_CONSENT_KINDS:
-            allowed = ", ".join(k for k in PARTY_KINDS if k not in _NO_CONSENT_KINDS)
-            raise ck.fail(
-                f"involvement.{kind}",
-                f"Keine Parteiart, deren Beteiligung eine Zustimmung braucht; möglich: {allowed}.",
-            )
-        table[kind] = ck.req_string(raw, kind, "involvement.")
-    return table
 
 
 def read_toml_file(path: Path, what: str, fix: str) -> dict[str, Any]:
