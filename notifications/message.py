@@ -2,8 +2,9 @@
 
 Header injection is impossible by two independent guards: display names and subjects are reduced to
 one line (every CR, LF and run of whitespace becomes one space) before they reach a header, and
-addresses must match a strict ``local@domain`` shape without whitespace or control characters. Under
-them, ``email.policy.SMTP`` itself refuses any header value with CR or LF.
+addresses must pass the project's one address rule (:mod:`notifications.addresses`: ASCII
+``local@domain``, an internationalised domain IDNA-encoded, no whitespace or control characters).
+Under them, ``email.policy.SMTP`` itself refuses any header value with CR or LF.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from states.errors import InputError
+from notifications.addresses import InvalidAddressError, check_address, is_valid_address
 
-# Deliberately strict: ASCII local part and domain, no quotes, no whitespace, no control characters.
-_ADDRESS_RE = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
-
-
-class InvalidAddressError(InputError):
-    """An e-mail address that is malformed or could smuggle a header."""
+__all__ = [
+    "Attachment",
+    "InvalidAddressError",
+    "Mailbox",
+    "RenderedMessage",
+    "build_email",
+    "check_address",
+    "is_valid_address",
+    "message_id_domain",
+    "message_id_for",
+    "one_line",
+]
 
 
 @dataclass(frozen=True)
@@ -58,20 +62,6 @@ class Mailbox:
 def one_line(text: str) -> str:
     """``text`` as one header-safe line: CR, LF, tabs and runs of spaces become one space."""
     return " ".join(str(text).split())
-
-
-def check_address(address: str) -> str:
-    """The address if it is a plain ``local@domain``; :class:`InvalidAddressError` otherwise."""
-    if not isinstance(address, str) or not _ADDRESS_RE.fullmatch(address):
-        raise InvalidAddressError(
-            f"Ungültige E-Mail-Adresse {address!r}: erwartet wird name@domain.de, ohne "
-            "Leerzeichen und Zeilenumbrüche."
-        )
-    return address
-
-
-def is_valid_address(address: str) -> bool:
-    return isinstance(address, str) and _ADDRESS_RE.fullmatch(address) is not None
 
 
 def message_id_for(outbox_id: int, domain: str) -> str:

@@ -27,6 +27,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Protocol
 
+from notifications.addresses import InvalidAddressError, check_address
 from states.errors import GpvError
 
 
@@ -76,12 +77,25 @@ _LEADING_DOT = re.compile(rb"(?m)^\.")
 CRLF = b"\r\n"
 
 
-def _wire(message: EmailMessage) -> tuple[str, list[str], bytes]:
-    """Envelope sender, recipients and the message bytes (CRLF, without Bcc headers)."""
-    sender = getaddresses([str(message["From"])])[0][1]
+def envelope(message: EmailMessage) -> tuple[str, list[str]]:
+    """Envelope sender and recipients of ``message``, each through the one address rule
+    (:func:`notifications.addresses.check_address`); an address it refuses, or no recipient, is a
+    :class:`PermanentDeliveryError` (retrying will not help). Every transport applies it, so the
+    file transport refuses exactly what SMTP would."""
+    sender = getaddresses([str(message.get("From", ""))])[0][1]
     recipients = [a for _, a in getaddresses([str(v) for v in message.get_all("To", [])]) if a]
     if not recipients:
         raise PermanentDeliveryError("Die Nachricht hat keinen Empfänger.")
+    try:
+        # An empty sender is the null reverse-path (RFC 5321 § 4.5.5), legitimate as it is.
+        return check_address(sender) if sender else "", [check_address(r) for r in recipients]
+    except InvalidAddressError as exc:
+        raise PermanentDeliveryError(exc.message) from None
+
+
+def _wire(message: EmailMessage) -> tuple[str, list[str], bytes]:
+    """Envelope sender, recipients and the message bytes (CRLF, without Bcc headers)."""
+    sender, recipients = envelope(message)
     copy = _copy.copy(message)
     del copy["Bcc"]
     del copy["Resent-Bcc"]
@@ -281,6 +295,7 @@ class FileTransport:
     def send(self, message: EmailMessage, *, on_handover: Handover | None = None) -> None:
         # Idempotent by file name (the Message-ID): the hook is not needed, the caller marks the
         # row after this returns, and a re-send after a crash overwrites the same file.
+        envelope(message)
         try:
             if self.letters:
                 path = _atomic_write(
@@ -321,6 +336,7 @@ class RecordingTransport:
     def send(self, message: EmailMessage, *, on_handover: Handover | None = None) -> None:
         if self._failures:
             raise self._failures.pop(0)
+        envelope(message)  # refuses what the real transports refuse
         if on_handover is not None:
             on_handover()
         self.messages.append(message)

@@ -12,7 +12,6 @@ refused or failed call writes nothing.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from sqlalchemy import Select, Subquery, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from notifications.addresses import check_address
 from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date, is_overdue
 from states.errors import InputError, RefusedError
@@ -32,20 +32,14 @@ from workflows.store.rows import CASE_CARRIER_KINDS, OUTSTANDING, forwarded_case
 if TYPE_CHECKING:
     from states.routing import PersonFacts, RoutingResult
 
-_EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-
 
 def _check_email(value: str | None) -> str | None:
-    if value is None:
+    """The contact address as it will be stored and sent (the one rule of
+    :mod:`notifications.addresses`: an umlaut domain IDNA-encoded, an umlaut before the @
+    refused), or None for none; surrounding blanks are forgiven."""
+    if value is None or not value.strip():
         return None
-    value = value.strip()
-    if not value:
-        return None
-    if len(value) > 254 or not _EMAIL_RE.match(value):
-        raise InputError(
-            f"Die E-Mail-Adresse {value!r} ist ungültig; erwartet wird z. B. name@example.org."
-        )
-    return value
+    return check_address(value.strip())
 
 
 def _check_aware(at: datetime, name: str = "at") -> None:

@@ -29,6 +29,7 @@ class RecordingHandler:
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
         self.message_ids: list[str] = []
+        self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TO) as received
         self.script: list[str] = []
         self.data_commands = 0
 
@@ -42,6 +43,7 @@ class RecordingHandler:
             msg = message_from_bytes(envelope.content, policy=policy.default)
             self.messages.append(msg)  # type: ignore[arg-type]
             self.message_ids.append(str(msg["Message-ID"]))
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 2.0.0 OK"
 
     @property

@@ -3,12 +3,14 @@
 ``gpv outbox [--status pending|sent|failed] [--json]`` lists the notices (never their content),
 ``gpv dispatch [--now …] [--json]`` sends what is due once, in this process (the Prefect deployment
 ``dispatch-notifications`` calls the same code; JSON keys ``sent``, ``retrying``, ``failed``),
-``gpv config show [--json]`` prints the effective delivery configuration with secrets masked.
+``gpv config show [--json]`` prints the effective delivery configuration with secrets masked,
+``gpv config check [--json]`` whether every party of the agreement can be reached (exit 2 naming
+the parties without an address and the key to set).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,7 +21,9 @@ from workflows.cli.output import emit_json
 STATUSES = ("pending", "sent", "failed")
 _STATUS_DE = {"pending": "offen", "sent": "gesendet", "failed": "fehlgeschlagen"}
 
-config_app = typer.Typer(help="Versandkonfiguration (gpv.toml) anzeigen.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Versandkonfiguration (gpv.toml) anzeigen und prüfen.", no_args_is_help=True
+)
 outbox_app = typer.Typer(
     help="Die Benachrichtigungen der Outbox auflisten (ohne Inhalt); `retry` für fehlgeschlagene.",
     invoke_without_command=True,
@@ -100,6 +104,7 @@ def dispatch_command(
 
     when = parse_when(now, "--now")
     db = engine()
+    _warn_unreachable()
     result = dispatch(db, now=when)
     if as_json:
         emit_json(result)
@@ -116,6 +121,49 @@ def dispatch_command(
             "nicht zustellbar (gpv outbox --status failed). Bitte die Adressen in gpv.toml "
             "([parties.<id>] email) oder den Mailserver prüfen, dann gpv outbox retry."
         )
+
+
+def _warn_unreachable() -> None:
+    """Before a dispatch: name the parties a message cannot reach (stderr), then send anyway:
+    what can go out should, and an alert that fails ends the command with exit 1."""
+    from states.agreement import load_agreement
+    from workflows.delivery.config import load_config
+    from workflows.delivery.reachability import startup_check
+
+    warning = startup_check(load_config(), load_agreement(), refuse_alerts=False)
+    if warning:
+        typer.echo(warning, err=True)
+
+
+@config_app.command("check")
+def config_check(as_json: JsonOpt = False) -> None:
+    """Prüfen, ob jede Partei der Kooperationsvereinbarung erreichbar ist (Exit 2, wenn nicht)."""
+    from states.agreement import load_agreement
+    from workflows.delivery.config import load_config
+    from workflows.delivery.reachability import check_reachable, reachability
+
+    config = load_config()
+    agreement = load_agreement()
+    rows = reachability(config, agreement)
+    if as_json:
+        emit_json({"transport": config.transport.value, "parties": [r.as_dict() for r in rows]})
+    else:
+        typer.echo(f"Versand: {config.transport.value}")
+        for r in rows:
+            typer.echo(f"  {r.party:<26} {r.email or '–':<40} {_reach_note(r)}")
+    check_reachable(config, agreement)
+    if not as_json:
+        typer.echo("Alle Parteien sind erreichbar.")
+
+
+def _reach_note(reach: Any) -> str:
+    if not reach.is_reachable:
+        state = "NICHT erreichbar"
+    elif reach.is_default:
+        state = "erreichbar (Datei, Standardadresse)"
+    else:
+        state = "erreichbar"
+    return f"{state}, erhält Alarme" if reach.receives_alerts else state
 
 
 @config_app.command("show")

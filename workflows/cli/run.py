@@ -5,6 +5,19 @@ from __future__ import annotations
 import typer
 
 
+def check_delivery() -> None:
+    """Before the server starts: refuse (exit 2) while an alert recipient has no address, warn
+    (stderr) for any other party without one (:func:`workflows.delivery.reachability.
+    startup_check`). The embedded default, the file transport, reaches every party."""
+    from states.agreement import load_agreement
+    from workflows.delivery.config import load_config
+    from workflows.delivery.reachability import startup_check
+
+    warning = startup_check(load_config(), load_agreement(), refuse_alerts=True)
+    if warning:
+        typer.echo(warning, err=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
 
@@ -27,6 +40,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Prefect-Server und Dashboard starten und die Abläufe bedienen, bis Strg+C."""
+        check_delivery()
         # Imported here: `import prefect` is slow and other commands do not need it.
         from workflows.orchestration.serve import run
 

@@ -34,7 +34,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from notifications.message import is_valid_address
+from notifications.addresses import InvalidAddressError, check_address
 from states.errors import ConfigError
 
 CONFIG_ENV = "GPV_CONFIG"
@@ -129,10 +129,14 @@ class _Check:
         return value.strip()
 
     def email(self, table: Mapping[str, Any], key: str, prefix: str) -> str | None:
+        """The address in its canonical form (:func:`notifications.addresses.check_address`)."""
         value = self.string(table, key, prefix)
-        if value is not None and not is_valid_address(value):
-            raise self.fail(f"{prefix}{key}", f"{value!r} ist keine gültige E-Mail-Adresse.")
-        return value
+        if value is None:
+            return None
+        try:
+            return check_address(value)
+        except InvalidAddressError as exc:
+            raise self.fail(f"{prefix}{key}", exc.message) from None
 
     def boolean(self, table: Mapping[str, Any], key: str, prefix: str) -> bool | None:
         value = table.get(key)
@@ -176,9 +180,10 @@ def _env_port(name: str, value: str) -> int:
 
 
 def _env_address(name: str, value: str) -> str:
-    if not is_valid_address(value.strip()):
-        raise ConfigError(f"Umgebungsvariable {name}: {value!r} ist keine E-Mail-Adresse.")
-    return value.strip()
+    try:
+        return check_address(value.strip())
+    except InvalidAddressError as exc:
+        raise ConfigError(f"Umgebungsvariable {name}: {exc.message}") from None
 
 
 def _env_text(name: str, value: str) -> str | None:

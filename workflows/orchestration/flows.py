@@ -271,10 +271,26 @@ async def sweep_deadlines(now_iso: str | None = None) -> dict[str, Any]:
     }
 
 
+@task(retries=2, retry_delay_seconds=[1, 5])
+def publish_undeliverable_alerts(now_iso: str | None = None) -> int:
+    """The table artifact ``undeliverable-alerts`` (:mod:`workflows.orchestration.undeliverable`);
+    returns how many supervisor alerts reached nobody."""
+    from workflows.orchestration.undeliverable import publish_undeliverable
+
+    return publish_undeliverable(_engine(), _now(now_iso))
+
+
 @flow(name=DISPATCH_FLOW)
-async def dispatch_notifications(now_iso: str | None = None) -> dict[str, Any]:
-    """Deliver what the outbox holds (retries with backoff are the dispatcher's)."""
+async def dispatch_notifications(now_iso: str | None = None) -> dict[str, Any] | State:
+    """Deliver what the outbox holds (retries with backoff are the dispatcher's). While a
+    supervisor alert about an undelivered notice is undeliverable itself, the run ends Failed
+    (``AlertsUndeliverable``) next to the table artifact ``undeliverable-alerts``."""
     result = deliver_outbox_task(now_iso)
+    lost = publish_undeliverable_alerts(now_iso)
+    if lost:
+        from workflows.orchestration.undeliverable import STATE_NAME, failed_message
+
+        return Failed(name=STATE_NAME, message=failed_message(lost))
     return {k: len(v) if isinstance(v, list) else v for k, v in result.items()}
 
 

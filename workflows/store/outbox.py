@@ -307,6 +307,33 @@ def retry_failed(engine: Engine, ids: Sequence[int] = ()) -> list[int]:
     return reset
 
 
+def undeliverable_alert_rows(engine: Engine, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The supervisor alerts (``delivery_failed``) that finally failed, oldest first, at most
+    ``limit``: id, recipient party, attempts, last error, and the id and event of the notice the
+    alert was about (from its context). Never the message content."""
+    table = OutboxRow.__table__  # type: ignore[attr-defined]
+    query = (
+        select(
+            table.c.id,
+            table.c.event,
+            table.c.recipient_party,
+            table.c.attempts,
+            table.c.last_error,
+            table.c.context,
+        )
+        .where(table.c.status == OutboxStatus.FAILED.value, table.c.event == "delivery_failed")
+        .order_by(table.c.id)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    for row in rows:
+        failed = (row.pop("context") or {}).get("failed") or {}
+        row["about_id"] = failed.get("outbox_id")
+        row["about_event"] = failed.get("event")
+    return rows
+
+
 def undeliverable_alerts(engine: Engine) -> int:
     """How many supervisor alerts (``delivery_failed``) finally failed: nobody was told that a
     notice did not arrive."""

@@ -99,3 +99,63 @@ def test_an_undeliverable_supervisor_alert_fails_dispatch_until_retried(
     code, out, _ = _run(capsys, "dispatch", "--now", "2026-03-03T11:05", "--json")
     assert code == 0 and json.loads(out) == {"sent": 2, "retrying": 0, "failed": 0}
     assert len(smtp_server.handler.message_ids) == 2
+
+
+def _smtp_env(monkeypatch: pytest.MonkeyPatch, host: str = "127.0.0.1", port: int = 25) -> None:
+    monkeypatch.setenv("GPV_TRANSPORT", "smtp")
+    monkeypatch.setenv("GPV_SMTP_HOST", host)
+    monkeypatch.setenv("GPV_SMTP_PORT", str(port))
+    monkeypatch.setenv("GPV_SMTP_FROM", "gpv@lwl.example")
+
+
+def test_config_check_passes_on_the_embedded_file_transport(notify_engine, capsys):
+    code, out, err = _run(capsys, "config", "check")
+    assert code == 0 and err == ""
+    assert "Alle Parteien sind erreichbar." in out
+    assert "lwl-leitung@gpv.invalid" in out and "Standardadresse" in out
+
+
+def test_config_check_names_every_party_without_an_address_and_the_key_with_exit_2(
+    notify_engine, tmp_path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    _smtp_env(monkeypatch)
+    (tmp_path / "gpv.toml").write_text(
+        '[parties.lwl]\nemail = "fm@lwl.example"\n', encoding="utf-8"
+    )
+    code, out, err = _run(capsys, "config", "check", "--json")
+    assert code == 2 and "Traceback" not in err
+    reach = {p["party"]: p for p in json.loads(out)["parties"]}
+    assert reach["lwl"]["reachable"] and not reach["lwl-leitung"]["reachable"]
+    assert reach["lwl-leitung"]["receives_alerts"]
+    assert "lwl-leitung" in err and "[parties.<id>] email" in err
+    assert str(tmp_path / "gpv.toml") in err and "lwl, " not in err
+
+
+def test_gpv_run_refuses_to_start_while_a_supervisor_cannot_be_reached(
+    notify_engine, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    _smtp_env(monkeypatch)
+    code, _, err = _run(capsys, "run")
+    assert code == 2 and "Traceback" not in err
+    assert "lwl-leitung" in err and "kreis-unna-leitung" in err and "gpv config check" in err
+
+
+def test_gpv_dispatch_warns_about_parties_without_an_address_and_still_sends(
+    notify_engine, smtp_server, tmp_path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    _smtp_env(monkeypatch, smtp_server.host, smtp_server.port)
+    (tmp_path / "gpv.toml").write_text(
+        '[parties.lwl-leitung]\nemail = "leitung@lwl.example"\n', encoding="utf-8"
+    )
+    code, out, err = _run(capsys, "dispatch", "--now", "2026-03-03T11:00", "--json")
+    assert code == 0 and json.loads(out) == {"sent": 0, "retrying": 0, "failed": 0}
+    assert err.startswith("Warnung: Ohne E-Mail-Adresse") and "spdi" in err
+
+
+def test_case_open_refuses_an_umlaut_before_the_at_with_exit_2(notify_engine, capsys):
+    code, _, err = _run(
+        capsys, "case", "open", "--received", "2026-03-02", "--birth-date", "1990-05-05",
+        "--municipality", "Kamen", "--disability", "mental", "--benefit", "supported_living",
+        "--contact-email", "jürgen@example.org", "--at", "2026-03-02T09:00",
+    )  # fmt: skip
+    assert code == 2 and "vor dem @ sind Umlaute" in err and "Traceback" not in err

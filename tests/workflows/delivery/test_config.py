@@ -85,7 +85,7 @@ def test_without_a_file_the_file_transport_is_the_default(tmp_path, monkeypatch)
         (GOOD.replace("port = 587", "port = 70000"), "smtp.port", "ganze Zahl"),
         (GOOD.replace('kind = "smtp"', 'kind = "fax"'), "transport.kind", "unbekannt"),
         (GOOD.replace("[parties.spdi]", "[parties.lvr]"), "parties.lvr", "Kooperations"),
-        (GOOD.replace('"spdi@kreis-unna.example"', '"kein-at"'), "parties.spdi.email", "gültige"),
+        (GOOD.replace('"spdi@kreis-unna.example"', '"kein-at"'), "parties.spdi.email", "ein @"),
         (GOOD + "\n[smtp2]\nx = 1\n", "smtp2", "unbekannter Schlüssel"),
         (BOTH_TLS, "smtp.starttls", "schließen sich aus"),
         (GOOD.replace('user = "gpv"', 'usr = "gpv"'), "smtp.usr", "unbekannter Schlüssel"),

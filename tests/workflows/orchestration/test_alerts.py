@@ -228,3 +228,91 @@ def test_the_golden_files_variables_are_the_ones_the_alert_builds():
         message_id=ENGINE_ALERT["message_id"], recipient_name="LWL – Teamleitung Fallmanagement",
     )  # fmt: skip
     assert built == ENGINE_ALERT
+
+
+# ------------------------------------------- alerts that reached nobody, on the dashboard (13/6)
+
+LOST_ALERT = {
+    "id": 2, "event": "delivery_failed", "recipient_party": "lwl-leitung", "attempts": 1,
+    "last_error": "Keine E-Mail-Adresse für die Partei 'lwl-leitung': bitte in gpv.toml …",
+    "about_id": 1, "about_event": "statement_requested",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("last_error", "kind"),
+    [
+        (LOST_ALERT["last_error"], "keine Adresse in gpv.toml"),
+        ("InvalidAddressError: Die E-Mail-Adresse 'j@x' ist nicht verwendbar", "Adresse ungültig"),
+        ("nach 5 Versuchen: 451", "Versuche erschöpft (Server nicht erreichbar oder 4xx)"),
+        ("Empfänger abgelehnt: a@b.de: 550 unknown", "Empfänger vom Mailserver abgelehnt"),
+        ("SMTP 554: rejected", "vom Mailserver abgelehnt (5xx)"),
+        ("UndefinedError: 'x' is undefined", "interner Fehler"),
+        ("etwas ganz anderes mit a@b.de", "sonstiger Fehler"),
+        (None, "sonstiger Fehler"),
+    ],
+)  # fmt: skip
+def test_the_dashboard_shows_the_kind_of_failure_never_its_text(last_error, kind):
+    from workflows.orchestration.undeliverable import failure_kind
+
+    assert failure_kind(last_error) == kind
+
+
+def test_the_undeliverable_table_names_ids_event_party_attempts_and_kind_only():
+    from workflows.orchestration.undeliverable import undeliverable_rows
+
+    (row,) = undeliverable_rows([{**LOST_ALERT, "last_error": "Empfänger abgelehnt: p@x.de: 550"}])
+    assert row == {
+        "Outbox-ID": 2, "Ereignis": "Nachricht nicht zustellbar",
+        "Empfänger (Partei)": "lwl-leitung", "Versuche": 1,
+        "Fehlerart": "Empfänger vom Mailserver abgelehnt",
+        "betrifft Outbox-ID": 1, "betrifft Ereignis": "statement_requested",
+    }  # fmt: skip
+    assert "@" not in str(row)
+
+
+def test_the_dispatch_flow_ends_failed_with_the_table_while_an_alert_reached_nobody(
+    app_engine, smtp_server, monkeypatch: pytest.MonkeyPatch
+):
+    """The SPDI's notice fails (no address on SMTP), and so does the alert to lwl-leitung: the run
+    ends Failed with a German message and publishes ``undeliverable-alerts``; once the addresses
+    are set and the rows retried, the run completes and the table says all clear."""
+    import asyncio
+    import os
+
+    from prefect.artifacts import Artifact
+
+    from tests.workflows.notify_support import open_case
+    from workflows import service
+    from workflows.orchestration.flows import dispatch_notifications
+    from workflows.orchestration.undeliverable import NONE_YET, STATE_NAME, UNDELIVERABLE_KEY
+    from workflows.store.outbox import retry_failed
+
+    monkeypatch.delenv("GPV_CONFIG", raising=False)
+    for var, value in (("GPV_TRANSPORT", "smtp"), ("GPV_SMTP_HOST", smtp_server.host),
+                       ("GPV_SMTP_PORT", str(smtp_server.port)),
+                       ("GPV_SMTP_FROM", "gpv@lwl.example")):  # fmt: skip
+        monkeypatch.setenv(var, value)
+    case_id = open_case(app_engine)
+    at = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    for trigger in ("accept_jurisdiction", "request_statement"):
+        service.fire(app_engine, case_id, trigger, {}, at=at, by="fm")
+
+    state = asyncio.run(dispatch_notifications.fn("2026-03-03T11:00:00+00:00"))
+    assert state.is_failed() and state.name == STATE_NAME
+    assert "Meldung(en) an die Leitung" in state.message and "gpv outbox retry" in state.message
+    artifact = Artifact.get(UNDELIVERABLE_KEY, _sync=True)
+    assert "lwl-leitung" in str(artifact.data) and "keine Adresse in gpv.toml" in str(artifact.data)
+    assert "@" not in str(artifact.data) and case_id not in str(artifact.data)
+
+    data = Path(os.environ["GPV_DATA_DIR"])
+    (data / "gpv.toml").write_text(
+        '[parties.spdi]\nemail = "spdi@kreis-unna.example"\n'
+        '[parties.lwl-leitung]\nemail = "leitung@lwl.example"\n',
+        encoding="utf-8",
+    )
+    assert len(retry_failed(app_engine)) == 2
+    result = asyncio.run(dispatch_notifications.fn("2026-03-03T11:05:00+00:00"))
+    assert result == {"sent": 2, "retrying": 0, "failed": 0}
+    cleared = Artifact.get(UNDELIVERABLE_KEY, _sync=True)
+    assert cleared.description.startswith(NONE_YET)
