@@ -2,7 +2,7 @@
 
 The queries read the store's tables (:mod:`workflows.store.models`) in one read transaction each and
 return plain rows (lists of dicts) that become Prefect table artifacts; the renderers are pure.
-Nothing here carries health data: cases appear by their pseudonymous id only.
+Nothing here carries health data: cases appear by their pseudonymous id only, people not at all.
 """
 
 from __future__ import annotations
@@ -203,7 +203,10 @@ def _md(text: Any) -> str:
 
 
 def timeline_markdown(case: Mapping[str, Any]) -> str:
-    """The timeline (``gpv case show`` as markdown): status, processes, deadlines, history."""
+    """The timeline (``gpv case show`` as markdown): status, processes, deadlines, history.
+
+    States, triggers, dates, norms and party ids only: never who took a step (a person's name) or
+    a step's parameters, even when ``case`` carries them."""
     lines = [
         f"# Fall {case['id']}",
         "",
@@ -231,15 +234,16 @@ def timeline_markdown(case: Mapping[str, Any]) -> str:
             for d in deadlines
         ]
         lines.append("")
+    # Who took a step is not shown: Prefect sees references and ids only (issue 13).
     lines += [
         "## Verlauf",
         "",
-        "| Zeitpunkt | Schritt | von | nach | durch |",
-        "|---|---|---|---|---|",
+        "| Zeitpunkt | Schritt | von | nach |",
+        "|---|---|---|---|",
     ]
     lines += [
         f"| {_md(h.get('at'))} | {_md(h.get('trigger'))} | {_md(h.get('from'))} | "
-        f"{_md(h.get('to'))} | {_md(h.get('by'))} |"
+        f"{_md(h.get('to'))} |"
         for h in case.get("history") or []
     ]
     return "\n".join(lines) + "\n"

@@ -39,7 +39,12 @@ class Deployment:
 DEPLOYMENTS: Mapping[str, Deployment] = {
     d.name: d
     for d in (
-        Deployment(FIRE_FLOW, "fire_trigger", None, "Einen Schritt auf einen Fall anwenden."),
+        Deployment(
+            FIRE_FLOW,
+            "fire_trigger",
+            None,
+            "Eine in gpv gespeicherte Anfrage (gpv fire) auf ihren Fall anwenden.",
+        ),
         Deployment(SWEEP_FLOW, "sweep_deadlines", 60, "Fristen prüfen."),
         Deployment(DISPATCH_FLOW, "dispatch_notifications", 60, "Benachrichtigungen zustellen."),
         Deployment(REPORT_FLOW, "supervisor_report", 15 * 60, "Berichte für die Aufsicht."),

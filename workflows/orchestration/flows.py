@@ -14,7 +14,12 @@ join the heartbeat thread on exit, which a sync flow run waits for. The tasks ru
 in the flow's thread.
 
 Domain errors (:class:`states.errors.GpvError`) are never retried: a refused trigger ends the run
-in a Failed state named ``Refused`` (or ``Invalid`` for bad input) with the rules' message.
+in a Failed state named ``Refused`` (or ``Invalid`` for bad input).
+
+Prefect sees references and ids only (issue 13): ``fire-trigger`` runs name a step request kept in
+gpv's store (:mod:`workflows.store.step_requests`); parameters, run names, tags, logs, artifacts,
+state messages and task or flow results carry ids, states, triggers, dates and legal norms, never
+the step's free-text parameters, the name of who took it or the rules' message about a refusal.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Failed, State
 
 from notifications.transport import TemporaryDeliveryError
-from states.errors import GpvError
+from states.errors import GpvError, InputError, RefusedError
 from workflows.orchestration import artifacts, submit
 from workflows.orchestration.deployments import (
     ALERT_FLOW,
@@ -37,6 +42,7 @@ from workflows.orchestration.deployments import (
     REPORT_FLOW,
     SWEEP_FLOW,
 )
+from workflows.store.step_requests import RequestStatus
 
 OVERDUE_KEY = "overdue-deadlines"
 ALERT_KEY = "engine-alert"
@@ -76,17 +82,41 @@ def _not_a_domain_error(task: Any, task_run: Any, state: State) -> bool:
 #: Keys of ``gpv case show`` that stay out of what Prefect sees (task results, the flow's return
 #: value): routing's reason names age and disability; it is for the case manager only.
 _KEPT_FROM_PREFECT = frozenset({"routing"})
+#: What a history entry may show in Prefect: states, triggers and dates, never who took the step.
+_HISTORY_FOR_PREFECT = ("at", "trigger", "from", "to")
 
 
 def _for_prefect(case: dict[str, Any]) -> dict[str, Any]:
-    """The case as a task may return it: references, states and dates, no routing reason."""
-    return {k: v for k, v in case.items() if k not in _KEPT_FROM_PREFECT}
+    """The case as a task may return it: references, states and dates; no routing reason and no
+    author of a step (issue 13: Prefect sees references and ids only)."""
+    kept = {k: v for k, v in case.items() if k not in _KEPT_FROM_PREFECT}
+    kept["history"] = [
+        {k: entry.get(k) for k in _HISTORY_FOR_PREFECT} for entry in case.get("history") or []
+    ]
+    return kept
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_not_a_domain_error)
+def read_request(request_id: str) -> dict[str, Any]:
+    """The references of the step request ``request_id`` in gpv's store: id, case, trigger, status
+    and norm, never its parameters, effective time or author (no side effect). A missing or
+    unknown id raises :class:`InputError`, whose message repeats no value."""
+    from workflows.store.step_requests import load_request
+
+    request = load_request(_engine(), request_id)
+    return {
+        "request": request.id,
+        "case_id": request.case_id,
+        "trigger": request.trigger,
+        "status": request.status.value,
+        "norm": request.norm,
+    }
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_not_a_domain_error)
 def load_case(case_id: str) -> dict[str, Any]:
-    """Read the case as ``gpv case show`` prints it, without the routing advice (no side
-    effect)."""
+    """Read the case as ``gpv case show`` prints it, without the routing advice and the authors of
+    its steps (no side effect)."""
     from workflows import service
 
     return _for_prefect(service.show_case(_engine(), case_id))
@@ -108,21 +138,39 @@ def already_applied(case: dict[str, Any], seen: int, trigger: str, at: datetime,
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_not_a_domain_error)
-def apply_trigger(
-    case_id: str, trigger: str, params: dict[str, str], at_iso: str, by: str, seen_history: int
-) -> dict[str, Any]:
-    """Fire the trigger: ONE transaction of the store (states, audit, deadlines, outbox).
+def apply_trigger(request_id: str, seen_history: int) -> dict[str, Any]:
+    """Carry out the step request ``request_id`` of gpv's store: ONE transaction of the store
+    (states, audit, deadlines, outbox), then the request's outcome.
 
-    Safe to repeat: when an earlier attempt already committed this step (it is in the history
-    after the ``seen_history`` entries the flow loaded), the case is returned unchanged.
+    Returns ``{"request", "status", "norm"}`` and, once applied, the ``case`` as Prefect may see
+    it. A refused or invalid step is not raised: its message may quote the user's input, so it is
+    recorded with the request and only the status and norm come back.
+
+    Safe to repeat: a request that has an outcome is not carried out again, and when an earlier
+    attempt committed this step but not its outcome (it is in the history after the
+    ``seen_history`` entries the flow loaded), the step is not fired twice.
     """
     from workflows import service
+    from workflows.store.step_requests import finish_request, load_request, status_of
 
-    at = _now(at_iso)
-    current = _for_prefect(service.show_case(_engine(), case_id))
-    if already_applied(current, seen_history, trigger, at, by):
-        return current
-    return _for_prefect(service.fire(_engine(), case_id, trigger, dict(params), at=at, by=by))
+    engine = _engine()
+    request = load_request(engine, request_id)
+    outcome: dict[str, Any] = {"request": request.id, "status": request.status.value, "norm": None}
+    if request.is_finished:
+        return outcome
+    current = service.show_case(engine, request.case_id)
+    if not already_applied(current, seen_history, request.trigger, request.at, request.by):
+        try:
+            current = service.fire(
+                engine, request.case_id, request.trigger, request.params,
+                at=request.at, by=request.by,
+            )  # fmt: skip
+        except (InputError, RefusedError) as exc:
+            status = status_of(exc)
+            finish_request(engine, request.id, status, message=exc.message, norm=exc.norm)
+            return {**outcome, "status": status.value, "norm": exc.norm}
+    finish_request(engine, request.id, RequestStatus.APPLIED)
+    return {**outcome, "status": RequestStatus.APPLIED.value, "case": _for_prefect(current)}
 
 
 @task(retries=2, retry_delay_seconds=[1, 5])
@@ -143,7 +191,7 @@ def label_run(tags: list[str]) -> list[str]:
 
 @task(retries=2, retry_delay_seconds=[1, 5])
 def record_timeline(case: dict[str, Any]) -> str:
-    """Add a version to the case's timeline artifact ``case-<id>``."""
+    """Add a version to the case's timeline artifact ``case-<id>`` (states, triggers, dates)."""
     key = submit.case_artifact_key(case["id"])
     create_markdown_artifact(  # type: ignore[call-arg]
         artifacts.timeline_markdown(case),
@@ -222,29 +270,68 @@ def _fire_run_name() -> str:
     from prefect.runtime import flow_run
 
     p = flow_run.get_parameters()
-    return submit.run_name(str(p.get("trigger", "")), str(p.get("case_id", "")))
+    return submit.fire_run_name(
+        str(p.get("request_id") or ""), str(p.get("case_id") or ""), str(p.get("trigger") or "")
+    )
+
+
+#: Request outcomes that end the run Failed, and the name of that state.
+_STATE_OF = {
+    RequestStatus.REFUSED.value: submit.REFUSED_STATE,
+    RequestStatus.INVALID.value: submit.INVALID_STATE,
+}
+
+
+def _not_carried_out(outcome: dict[str, Any]) -> State:
+    """The Failed state of a refused or invalid request: a generic message with the norm and the
+    request id; the rules' own message stays in gpv's store."""
+    name = _STATE_OF[outcome["status"]]
+    message = submit.prefect_message(name, outcome["request"], outcome.get("norm"))
+    get_run_logger().warning(message)
+    return Failed(name=name, message=message)
+
+
+def _invalid(message: str) -> State:
+    get_run_logger().warning(message)
+    return Failed(name=submit.INVALID_STATE, message=message)
 
 
 @flow(name=FIRE_FLOW, flow_run_name=_fire_run_name, validate_parameters=True)
 async def fire_trigger(
-    case_id: str,
-    trigger: str,
-    params: dict[str, str] | None = None,
-    at_iso: str | None = None,
-    by: str = "system",
+    request_id: str = "", case_id: str = "", trigger: str = ""
 ) -> dict[str, Any] | State:
-    """Apply one trigger of the engine's vocabulary to one case, then deliver the outbox."""
-    at = _now(at_iso)
+    """Carry out one step request of gpv's store (``gpv fire`` keeps it there and starts this
+    run), then deliver the outbox. Prefect sees references only: the request id, the case id and
+    the trigger; the step's parameters, effective time and author stay in gpv's store.
+
+    ``case_id`` and ``trigger`` name the run; when given they must match the request.
+
+    Started by hand from the dashboard, the run must name an existing ``request_id``: without
+    one, or with an unknown one, it ends ``Invalid`` ("Ein Lauf von fire-trigger braucht die
+    Nummer einer in gpv gespeicherten Anfrage …") and changes nothing; a new step cannot be typed
+    into the dashboard. A request is carried out at most once: run again, an applied request
+    completes with the case unchanged, a refused or invalid one ends as it did the first time.
+    A refused request ends ``Refused``, bad input ``Invalid``, each with a generic message naming
+    the norm and the request id; ``gpv fire`` prints the rules' full message from gpv's store.
+    """
     try:
-        before = load_case(case_id)
-        party = submit.acting_party(trigger, before.get("carrier"))
-        label_run(submit.run_tags(case_id, trigger, party))
-        after = apply_trigger(
-            case_id, trigger, dict(params or {}), at.isoformat(), by, len(before.get("history", []))
+        request = read_request(request_id)
+    except GpvError as exc:  # load_request's messages repeat no value
+        return _invalid(exc.message)
+    if (case_id and case_id != request["case_id"]) or (trigger and trigger != request["trigger"]):
+        return _invalid(
+            "Fall oder Auslöser dieses Laufs passen nicht zur gespeicherten Anfrage; "
+            f"es wurde nichts ausgeführt (Anfrage {request['request']})."
         )
-    except GpvError as exc:
-        get_run_logger().warning("%s %s auf %s: %s", trigger, "abgelehnt", case_id, exc.message)
-        return Failed(name=submit.error_state_name(exc), message=exc.message)
+    if request["status"] in _STATE_OF:
+        return _not_carried_out(request)
+    before = load_case(request["case_id"])
+    party = submit.acting_party(request["trigger"], before.get("carrier"))
+    label_run(submit.run_tags(request["case_id"], request["trigger"], party))
+    outcome = apply_trigger(request["request"], len(before.get("history", [])))
+    if outcome["status"] in _STATE_OF:
+        return _not_carried_out(outcome)
+    after = outcome.get("case") or load_case(request["case_id"])
     record_timeline(after)
     deliver_outbox_task()
     return after

@@ -7,6 +7,12 @@ Prefect (no ``import prefect``, which is slow).
 
 The run name, the tags and the acting party are decided here, purely, so that the flow, the command
 line and the tests agree on them.
+
+Prefect sees references and ids only (issue 13): :func:`run_on_server` keeps the request (free-text
+parameters, effective time, author) in gpv's store (:mod:`workflows.store.step_requests`) and the
+run's parameters are the request id, the case id and the trigger (:func:`fire_parameters`). A
+refused or invalid step ends the run with a generic message (:func:`prefect_message`); the rules'
+full message stays in gpv's store, and :func:`run_on_server` reads it back for the user.
 """
 
 from __future__ import annotations
@@ -58,6 +64,35 @@ def run_name(trigger: str, case_id: str) -> str:
 def case_artifact_key(case_id: str) -> str:
     """Artifact keys allow lowercase letters, digits and dashes: ``case-c-2026-000017``."""
     return f"case-{_slug(case_id)}"
+
+
+def fire_run_name(request_id: str, case_id: str, trigger: str) -> str:
+    """The name of a ``fire-trigger`` run: :func:`run_name` when the case id and the trigger are
+    well-formed references (``gpv fire`` checked them), otherwise ``fire-trigger`` and the
+    request id, so that nothing typed into the dashboard becomes a run name."""
+    from states.triggers import TRIGGERS
+    from workflows.store.cases import CASE_ID_RE
+    from workflows.store.step_requests import REQUEST_ID_RE
+
+    if CASE_ID_RE.match(case_id) and trigger in TRIGGERS:
+        return run_name(trigger, case_id)
+    if REQUEST_ID_RE.match(request_id):
+        return f"{FIRE_FLOW}-{request_id}"
+    return f"{FIRE_FLOW}-ohne-anfrage"
+
+
+def fire_parameters(request_id: str, case_id: str, trigger: str) -> dict[str, str]:
+    """What a ``fire-trigger`` run gets: references only, never the step's parameters, its
+    effective time or its author (those stay with the request in gpv's store)."""
+    return {"request_id": request_id, "case_id": case_id, "trigger": trigger}
+
+
+def prefect_message(state_name: str, request_id: str, norm: str | None = None) -> str:
+    """The message of a refused or invalid run as Prefect keeps it: what happened, the legal norm
+    the rules named, and where the details are, never what the user typed."""
+    what = "Abgelehnt" if state_name == REFUSED_STATE else "Ungültige Eingabe"
+    because = f" ({norm})" if norm else ""
+    return f"{what}{because}; Einzelheiten in gpv, Anfrage {request_id}."
 
 
 def run_tags(case_id: str, trigger: str, party: str) -> list[str]:
@@ -155,11 +190,14 @@ def run_on_server(
     api_url: str | None = None,
     timeout: float | None = None,
 ) -> dict[str, Any]:
-    """Create a ``fire-trigger`` run on the server, wait for it, and return the case as
-    ``gpv case show`` prints it (read from the application database, the source of truth).
+    """Keep the request in gpv's store, create a ``fire-trigger`` run on the server naming it,
+    wait for the run, and return the case as ``gpv case show`` prints it (read from the
+    application database, the source of truth).
 
     A run the rules refused raises :class:`RefusedError`, bad input :class:`InputError`, each
-    with the rules' message; any other end of the run raises :class:`GpvError` naming the run.
+    with the rules' full message as the request in gpv's store keeps it; any other end of the run
+    raises :class:`GpvError` naming the run. An unknown trigger or case is refused here, before
+    anything reaches Prefect.
     """
     url = api_url or server_configured()
     if url is None:
@@ -174,25 +212,30 @@ def run_on_server(
     when = _as_utc(at)
 
     from workflows import service
-    from workflows.store.db import get_engine
+    from workflows.store.db import ready_engine
+    from workflows.store.step_requests import store_request
 
-    engine = get_engine()
+    _check_trigger(trigger)
+    engine = ready_engine()
     carrier = service.show_case(engine, case_id).get("carrier")
+    request_id = store_request(engine, case_id, trigger, dict(params or {}), at=when, by=by)
     flow_run = _start_and_wait(
         url,
-        parameters={
-            "case_id": case_id,
-            "trigger": trigger,
-            "params": dict(params or {}),
-            "at_iso": when.isoformat(),
-            "by": by,
-        },
+        parameters=fire_parameters(request_id, case_id, trigger),
         name=run_name(trigger, case_id),
         tags=run_tags(case_id, trigger, acting_party(trigger, carrier)),
         wait_s=wait_s,
     )
-    _raise_unless_completed(flow_run, wait_s)
+    _raise_unless_completed(flow_run, wait_s, engine, request_id)
     return service.show_case(engine, case_id)
+
+
+def _check_trigger(trigger: str) -> None:
+    """An unknown trigger never becomes a run name or a tag: it is refused before the run."""
+    from states.triggers import TRIGGERS
+
+    if trigger not in TRIGGERS:
+        raise InputError(f"Unbekannter Auslöser {trigger!r}; bekannt sind: {', '.join(TRIGGERS)}.")
 
 
 def _start_and_wait(
@@ -220,8 +263,11 @@ def _start_and_wait(
     return flow_run
 
 
-def _raise_unless_completed(flow_run: Any, wait_s: float) -> None:
-    """Turn a run that did not complete back into the error the rules or the engine gave."""
+def _raise_unless_completed(flow_run: Any, wait_s: float, engine: Any, request_id: str) -> None:
+    """Turn a run that did not complete back into the error the rules or the engine gave; the
+    rules' message comes from the request in gpv's store, not from Prefect."""
+    from workflows.store.step_requests import load_request
+
     state = flow_run.state
     if state is None or not state.is_final():
         raise GpvError(
@@ -231,15 +277,22 @@ def _raise_unless_completed(flow_run: Any, wait_s: float) -> None:
         )
     if state.is_completed():
         return
-    message = (state.message or "").strip()
-    if state.name == REFUSED_STATE:
-        raise RefusedError(message)
-    if state.name == INVALID_STATE:
-        raise InputError(message)
-    raise GpvError(
-        f"Der Lauf {flow_run.name} endete mit {state.name}: {message or 'ohne Meldung'}. "
-        "Einzelheiten im Dashboard."
+    raise _stored_error(load_request(engine, request_id)) or GpvError(
+        f"Der Lauf {flow_run.name} endete mit {state.name}: "
+        f"{(state.message or '').strip() or 'ohne Meldung'}. Einzelheiten im Dashboard."
     )
+
+
+def _stored_error(request: Any) -> GpvError | None:
+    """The error a refused or invalid request recorded, with the rules' full message."""
+    from workflows.store.step_requests import RequestStatus
+
+    message = request.message or "Der Schritt wurde nicht ausgeführt."
+    if request.status is RequestStatus.REFUSED:
+        return RefusedError(message, norm=request.norm)
+    if request.status is RequestStatus.INVALID:
+        return InputError(message, norm=request.norm)
+    return None
 
 
 def run_step(

@@ -40,6 +40,16 @@ def _open(engine: Any, received: date, **overrides: Any) -> dict[str, Any]:
     return service.open_case(engine, **facts)
 
 
+def _request(
+    engine: Any, case_id: str, trigger: str, params: dict[str, str], at_iso: str, by: str
+) -> str:
+    """Keep a step request in gpv's store, as ``gpv fire`` does before it starts a run."""
+    from workflows.store.step_requests import store_request
+
+    at = datetime.fromisoformat(at_iso)
+    return store_request(engine, case_id, trigger, params, at=at, by=by)
+
+
 # ------------------------------------------------------------------------ naming and parties
 
 
@@ -132,6 +142,50 @@ def test_the_timeline_shows_every_step_of_the_history() -> None:
     assert "2026-04-07" in text
 
 
+def test_the_timeline_names_no_person_and_no_parameter_of_a_step() -> None:
+    case = {
+        "id": "C-2026-000017", "status": "assessment", "carrier": "lwl", "municipality": "unna",
+        "history": [{"trigger": "withdraw", "from": "assessment", "to": "withdrawn",
+                     "at": "2026-03-24T10:00:00+01:00", "by": "Erika Mustermann",
+                     "params": {"reason": "Umzug nach Bayern"}}],
+    }  # fmt: skip
+    text = reports.timeline_markdown(case)
+    assert "| withdraw |" in text
+    assert "Mustermann" not in text and "Bayern" not in text
+
+
+def test_prefect_sees_the_history_without_who_took_each_step() -> None:
+    from workflows.orchestration.flows import _for_prefect
+
+    case = {"id": "C-2026-000017", "routing": {"reason": "Alter"},
+            "history": [{"trigger": "open_case", "from": None, "to": "received",
+                         "at": "2026-03-16T10:00:00+01:00", "by": "Erika Mustermann"}]}  # fmt: skip
+    seen = _for_prefect(case)
+    assert "routing" not in seen
+    assert seen["history"] == [
+        {"at": "2026-03-16T10:00:00+01:00", "trigger": "open_case", "from": None, "to": "received"}
+    ]
+
+
+def test_a_run_name_is_built_from_references_only() -> None:
+    assert orchestration.fire_run_name("a" * 32, "C-2026-000017", "request_statement") == (
+        "request-statement-c-2026-000017"
+    )
+    assert orchestration.fire_run_name("a" * 32, "Frau Muster", "request_statement") == (
+        f"fire-trigger-{'a' * 32}"
+    )
+    assert orchestration.fire_run_name("Frau Muster", "", "") == "fire-trigger-ohne-anfrage"
+
+
+def test_a_refused_run_tells_prefect_the_norm_and_the_request_but_not_the_reason() -> None:
+    assert orchestration.prefect_message("Refused", "ab12", "§ 119 Abs. 1 SGB IX") == (
+        "Abgelehnt (§ 119 Abs. 1 SGB IX); Einzelheiten in gpv, Anfrage ab12."
+    )
+    assert orchestration.prefect_message("Invalid", "ab12") == (
+        "Ungültige Eingabe; Einzelheiten in gpv, Anfrage ab12."
+    )
+
+
 def test_a_step_counts_as_applied_only_when_it_appears_after_what_the_flow_had_seen() -> None:
     from workflows.orchestration.flows import already_applied
 
@@ -216,10 +270,38 @@ def test_applying_the_same_step_twice_fires_it_once(app_engine: Any) -> None:
     case = _open(app_engine, date(2026, 3, 30))
     seen = len(case["history"])
     at = "2026-04-01T08:00:00+00:00"
-    first = apply_trigger.fn(case["id"], "accept_jurisdiction", {}, at, "fm", seen)
-    again = apply_trigger.fn(case["id"], "accept_jurisdiction", {}, at, "fm", seen)
-    assert first["status"] == again["status"] == "assessment"
-    assert again["version"] == first["version"]
+    request = _request(app_engine, case["id"], "accept_jurisdiction", {}, at, "fm")
+    first = apply_trigger.fn(request, seen)
+    again = apply_trigger.fn(request, seen)
+    assert first["status"] == again["status"] == "applied"
+    assert first["case"]["status"] == "assessment"
+    assert service_version(app_engine, case["id"]) == first["case"]["version"]
+
+
+def test_a_step_committed_before_its_outcome_was_recorded_is_not_fired_again(
+    app_engine: Any,
+) -> None:
+    from workflows import service
+    from workflows.orchestration.flows import apply_trigger
+    from workflows.store.step_requests import load_request
+
+    case = _open(app_engine, date(2026, 3, 30))
+    seen = len(case["history"])
+    at = "2026-04-01T08:00:00+00:00"
+    request = _request(app_engine, case["id"], "accept_jurisdiction", {}, at, "fm")
+    # The first attempt committed the step and then died before it recorded the outcome.
+    fired = service.fire(app_engine, case["id"], "accept_jurisdiction", {},
+                         at=datetime.fromisoformat(at), by="fm")  # fmt: skip
+    outcome = apply_trigger.fn(request, seen)
+    assert outcome["status"] == "applied"
+    assert outcome["case"]["version"] == fired["version"]
+    assert load_request(app_engine, request).status == "applied"
+
+
+def service_version(engine: Any, case_id: str) -> int:
+    from workflows import service
+
+    return int(service.show_case(engine, case_id)["version"])
 
 
 def test_the_sweep_flow_counts_reminders_escalations_and_overdue(app_engine: Any) -> None:
@@ -245,12 +327,9 @@ def test_a_fired_trigger_is_a_flow_run_named_after_it_and_tagged(app_engine: Any
     from workflows.orchestration.flows import fire_trigger
 
     case = _open(app_engine, date(2026, 3, 30))
-    state = asyncio.run(
-        fire_trigger(
-            case["id"], "accept_jurisdiction", {}, "2026-04-01T08:00:00+00:00", "fm",
-            return_state=True,
-        )
-    )  # fmt: skip
+    request = _request(app_engine, case["id"], "accept_jurisdiction", {},
+                       "2026-04-01T08:00:00+00:00", "fm")  # fmt: skip
+    state = asyncio.run(fire_trigger(request, case["id"], "accept_jurisdiction", return_state=True))
     assert state.is_completed()
     with _client() as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
@@ -275,7 +354,8 @@ def test_each_step_adds_a_version_of_the_case_timeline_artifact(app_engine: Any)
     runs = []
     for at, trigger in (("2026-04-01T08:00:00+00:00", "accept_jurisdiction"),
                         ("2026-04-02T08:00:00+00:00", "request_statement")):  # fmt: skip
-        state = asyncio.run(fire_trigger(case["id"], trigger, {}, at, "fm", return_state=True))
+        request = _request(app_engine, case["id"], trigger, {}, at, "fm")
+        state = asyncio.run(fire_trigger(request, case["id"], trigger, return_state=True))
         runs.append(state.state_details.flow_run_id)
     key = f"case-{case['id'].lower()}"
     with _client() as client:
@@ -291,21 +371,58 @@ def test_each_step_adds_a_version_of_the_case_timeline_artifact(app_engine: Any)
 def test_a_refused_trigger_ends_the_run_refused_with_the_rules_reason(app_engine: Any) -> None:
     from workflows import service
     from workflows.orchestration.flows import fire_trigger
+    from workflows.store.step_requests import load_request
 
     case = _open(app_engine, date(2026, 3, 30))
-    state = asyncio.run(
-        fire_trigger(
-            case["id"],
-            "issue_decision",
-            {"outcome": "refusal"},
-            "2026-04-01T08:00:00+00:00",
-            "fm",
-            return_state=True,
-        )
-    )
+    request = _request(app_engine, case["id"], "issue_decision", {"outcome": "refusal"},
+                       "2026-04-01T08:00:00+00:00", "fm")  # fmt: skip
+    state = asyncio.run(fire_trigger(request, case["id"], "issue_decision", return_state=True))
     assert state.is_failed() and state.name == orchestration.REFUSED_STATE
-    assert state.message
+    # Prefect gets a generic message naming the request; the rules' reason stays in gpv's store.
+    assert state.message.startswith("Abgelehnt") and request in state.message
+    stored = load_request(app_engine, request)
+    assert stored.status == "refused" and stored.message and stored.message not in state.message
     assert service.show_case(app_engine, case["id"])["version"] == case["version"]
+
+
+def test_a_run_started_from_the_dashboard_without_a_request_ends_invalid(app_engine: Any) -> None:
+    from workflows.orchestration.flows import fire_trigger
+
+    case = _open(app_engine, date(2026, 3, 30))
+    for request_id in ("", "0" * 32, "kein-gueltiger-wert"):
+        state = asyncio.run(
+            fire_trigger(request_id, case["id"], "accept_jurisdiction", return_state=True)
+        )
+        assert state.is_failed() and state.name == orchestration.INVALID_STATE
+        assert "Anfrage" in state.message and "kein-gueltiger-wert" not in state.message
+    assert service_version(app_engine, case["id"]) == case["version"]
+
+
+def test_a_run_whose_case_does_not_match_its_request_changes_nothing(app_engine: Any) -> None:
+    from workflows.orchestration.flows import fire_trigger
+
+    case = _open(app_engine, date(2026, 3, 30))
+    other = _open(app_engine, date(2026, 3, 31))
+    request = _request(app_engine, case["id"], "accept_jurisdiction", {},
+                       "2026-04-01T08:00:00+00:00", "fm")  # fmt: skip
+    state = asyncio.run(
+        fire_trigger(request, other["id"], "accept_jurisdiction", return_state=True)
+    )
+    assert state.is_failed() and state.name == orchestration.INVALID_STATE
+    assert service_version(app_engine, case["id"]) == case["version"]
+    assert service_version(app_engine, other["id"]) == other["version"]
+
+
+def test_a_request_is_carried_out_at_most_once(app_engine: Any) -> None:
+    from workflows.orchestration.flows import fire_trigger
+
+    case = _open(app_engine, date(2026, 3, 30))
+    request = _request(app_engine, case["id"], "accept_jurisdiction", {},
+                       "2026-04-01T08:00:00+00:00", "fm")  # fmt: skip
+    first = asyncio.run(fire_trigger(request, return_state=True))
+    again = asyncio.run(fire_trigger(request, return_state=True))
+    assert first.is_completed() and again.is_completed()
+    assert again.result()["version"] == first.result()["version"] == case["version"] + 1
 
 
 def test_the_sweep_flow_publishes_the_overdue_deadlines_table(app_engine: Any) -> None:

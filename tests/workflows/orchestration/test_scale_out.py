@@ -143,21 +143,18 @@ def _wait_final(run_ids: list[Any]) -> list[Any]:
             time.sleep(1.0)
 
 
-def _fire(case_id: str) -> Any:
-    """Create one ``fire-trigger`` run on the pool, as ``gpv fire`` does, without waiting."""
+def _fire(engine: Any, case_id: str) -> Any:
+    """Keep the request and create one ``fire-trigger`` run on the pool, as ``gpv fire`` does,
+    without waiting."""
     from prefect.deployments import run_deployment
 
     from workflows.orchestration import submit as orchestration
+    from workflows.store.step_requests import store_request
 
+    request = store_request(engine, case_id, "accept_jurisdiction", {}, at=ACCEPTED_AT, by="fm")
     return run_deployment(
         orchestration.FIRE_DEPLOYMENT,
-        parameters={
-            "case_id": case_id,
-            "trigger": "accept_jurisdiction",
-            "params": {},
-            "at_iso": ACCEPTED_AT.isoformat(),
-            "by": "fm-scale",
-        },
+        parameters=orchestration.fire_parameters(request, case_id, "accept_jurisdiction"),
         flow_run_name=orchestration.run_name("accept_jurisdiction", case_id),
         tags=orchestration.run_tags(case_id, "accept_jurisdiction", "lwl"),
         timeout=0,
@@ -178,13 +175,15 @@ def test_fifty_triggers_through_the_work_pool_are_each_applied_exactly_once(
     case_ids = _open_cases(site.engine)
     single_id, burst_ids = case_ids[0], case_ids[1:]
 
-    (single,) = _wait_final([_fire(single_id).id])
+    (single,) = _wait_final([_fire(site.engine, single_id).id])
 
     began = time.monotonic()
     # Several clients at once, as several case managers would; each thread gets a copy of the
     # context, which holds the Prefect settings (the API URL).
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, _fire, c) for c in burst_ids]
+        futures = [
+            pool.submit(contextvars.copy_context().run, _fire, site.engine, c) for c in burst_ids
+        ]
         created = [f.result() for f in futures]
     submit_s = time.monotonic() - began
     runs = _wait_final([r.id for r in created])

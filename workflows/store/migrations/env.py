@@ -12,8 +12,11 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import workflows.store.models
-import workflows.store.outbox  # noqa: F401  (the notification outbox table)
+import workflows.store.outbox
+import workflows.store.step_requests
 
+#: Every module that defines tables: the case store, the notification outbox, gpv fire's requests.
+TABLE_MODULES = (workflows.store.models, workflows.store.outbox, workflows.store.step_requests)
 target_metadata = SQLModel.metadata
 
 
