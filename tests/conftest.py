@@ -70,6 +70,17 @@ def drop_postgres_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A data folder for the whole session, so that nothing writes into the checkout's ``.gpv``
+    (every commit appends to the audit anchor there; its lines name their database, so tests
+    sharing the folder stay apart). A test that sets ``GPV_DATA_DIR`` itself overrides it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GPV_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        patch.delenv("GPV_AUDIT_ANCHOR", raising=False)
+        yield
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A SQLAlchemy URL to a new, empty PostgreSQL database, dropped after the test."""

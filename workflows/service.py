@@ -491,6 +491,11 @@ def tasks(
 
 
 def audit_verify(engine: Engine) -> dict[str, Any]:
-    """Check the audit chain; keys ok, checked, first_broken_id, problem."""
+    """Check the audit chain against its anchor outside the database and every case against its
+    entries (``workflows.store.audit.verify``); keys ok, checked, first_broken_id, problem,
+    case_id, cases_checked, anchored, anchor, warnings."""
+    from workflows.store import anchor
+
+    anchored = anchor.read(engine.url)  # before the snapshot: every line read is in it
     with read_session(engine) as session:
-        return audit.verify(session).as_dict()
+        return audit.verify(session, anchored=anchored).as_dict()

@@ -347,19 +347,26 @@ def sweep_command(
 
 @audit_app.command("verify")
 def audit_verify(as_json: JsonOpt = False) -> None:
-    """Die Hash-Kette des Verlaufs prüfen; nennt den ersten gebrochenen Eintrag (Exit-Code 1)."""
+    """Den Verlauf prüfen: die Hash-Kette, ihren Anker außerhalb der Datenbank und jeden Fall gegen
+    seine Einträge; nennt die erste Abweichung (Exit-Code 1). Hinweise (z. B. Anker fehlt)
+    ändern den Exit-Code nicht."""
     from workflows import service
 
     result = service.audit_verify(engine())
     if as_json:
         emit_json(result)
     elif result["ok"]:
-        typer.echo(f"Verlauf unversehrt: {result['checked']} Einträge geprüft.")
-    else:
         typer.echo(
-            f"Verlauf gebrochen bei Eintrag {result['first_broken_id']}: {result['problem']}",
-            err=True,
+            f"Verlauf unversehrt: {result['checked']} Einträge und {result['cases_checked']} "
+            f"Fälle geprüft, {result['anchored']} verankerte Stände bestätigt "
+            f"(Anker: {result['anchor']})."
         )
+    else:
+        where = f" bei Eintrag {result['first_broken_id']}" if result["first_broken_id"] else ""
+        typer.echo(f"Verlauf gebrochen{where}: {result['problem']}", err=True)
+    if not as_json:
+        for warning in result["warnings"]:
+            typer.echo(f"Hinweis: {warning}", err=True)
     if not result["ok"]:
         raise typer.Exit(EXIT_CHAIN_BROKEN)
 

@@ -24,6 +24,13 @@ from workflows.store.models import AuditRow
 GPV = Path(sys.executable).with_name("gpv")
 
 
+@pytest.fixture(autouse=True)
+def data_folder(tmp_path, monkeypatch) -> Path:
+    """The test's own data folder: the audit anchor is written there."""
+    monkeypatch.setenv("GPV_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
 def a_case_with_history(engine: Engine) -> str:
     case_id = open_case(engine, municipality="Kamen", disabilities="physical", by="a")
     service.fire(engine, case_id, "accept_jurisdiction", {}, at=noon("2026-03-04"), by="b")
@@ -39,13 +46,18 @@ def a_case_with_history(engine: Engine) -> str:
     return case_id
 
 
-def test_an_untouched_history_verifies(engine):
+def test_an_untouched_history_verifies_against_its_anchor_and_its_case(engine, data_folder):
     a_case_with_history(engine)
     assert service.audit_verify(engine) == {
         "ok": True,
         "checked": 4,
         "first_broken_id": None,
         "problem": None,
+        "case_id": None,
+        "cases_checked": 1,
+        "anchored": 4,
+        "anchor": str(data_folder / "audit-anchor.log"),
+        "warnings": [],
     }
 
 
