@@ -88,6 +88,13 @@ EVENTS: tuple[Event, ...] = (
         (Rule(R.SPDI, "statement_requested"),),
         deadline_rule="statement",
     ),
+    # § 76 Abs. 2 Nr. 1 SGB X: the person learns of the right to object when a statement is first
+    # requested (legal-review M5).
+    Event(
+        "objection_notice",
+        "Hinweis auf das Widerspruchsrecht",
+        (Rule(R.PERSON, "objection_notice_person"),),
+    ),
     Event(
         "statement_reminder",
         "Erinnerung: fachärztliche Stellungnahme",
@@ -261,6 +268,70 @@ EVENTS: tuple[Event, ...] = (
         "delivery_failed",
         "Nachricht nicht zustellbar",
         (Rule(R.SUPERVISOR, "delivery_failed_supervisor"),),
+    ),
+    # A youth office's case (§ 35a SGB VIII; legal-review C4): the notices that read differently
+    # under SGB VIII (states.law.LAWS names them). The Hilfeplan (§ 36 SGB VIII) replaces the
+    # Gesamtplan; the youth office is the carrier and is never told as an involved party; the
+    # statement goes to the expert of § 35a Abs. 1a SGB VIII the request names.
+    Event(
+        "statement_requested_sgb8",
+        "Stellungnahme nach § 35a Abs. 1a SGB VIII angefragt",
+        (Rule(R.RESPONSIBLE, "statement_requested_sgb8"),),
+        deadline_rule="statement",
+    ),
+    Event(
+        "statement_cancelled_sgb8",
+        "Anfrage Stellungnahme nach § 35a Abs. 1a SGB VIII zurückgezogen",
+        (Rule(R.RESPONSIBLE, "statement_cancelled"),),
+    ),
+    Event(
+        "consent_requested_sgb8",
+        "Beteiligung am Hilfeplangespräch erbeten",
+        (Rule(R.PERSON, "consent_requested_sgb8_person"),),
+    ),
+    Event(
+        "conference_invitation_sgb8",
+        "Einladung zum Hilfeplangespräch",
+        (
+            Rule(R.PERSON, "conference_invitation_sgb8_person"),
+            Rule(R.PARTICIPANTS, "conference_invitation_sgb8", "conference_invitation_sgb8_person"),
+        ),
+        calendar=Method.REQUEST,
+    ),
+    Event(
+        "conference_rescheduled_sgb8",
+        "Hilfeplangespräch verlegt",
+        (
+            Rule(R.PERSON, "conference_rescheduled_sgb8_person"),
+            Rule(
+                R.PARTICIPANTS, "conference_rescheduled_sgb8", "conference_rescheduled_sgb8_person"
+            ),
+        ),
+        calendar=Method.REQUEST,
+    ),
+    Event(
+        "conference_cancelled_sgb8",
+        "Hilfeplangespräch abgesagt",
+        (
+            Rule(R.PERSON, "conference_cancelled_sgb8_person"),
+            Rule(R.PARTICIPANTS, "conference_cancelled_sgb8", "conference_cancelled_sgb8_person"),
+        ),
+        calendar=Method.CANCEL,
+    ),
+    Event(
+        "decision_issued_sgb8",
+        "Entscheidung über den Antrag",
+        (Rule(R.PERSON, "decision_issued_sgb8_person"),),
+        deadline_rule="hilfeplan_review",
+    ),
+    Event(
+        "review_due_sgb8",
+        "Überprüfung des Hilfeplans steht an",
+        (
+            Rule(R.RESPONSIBLE, "review_due_sgb8", fallback=R.CARRIER),
+            Rule(R.PERSON, "review_due_sgb8_person"),
+        ),
+        deadline_rule="hilfeplan_review",
     ),
 )
 del R

@@ -56,13 +56,20 @@ class CaseView:
     parties: tuple[str, ...] = ()
     is_minor: bool = False
     has_contact_email: bool = False
+    #: Parties the person (a minor's custodians) agreed to involve (``gpv case consent``): only
+    #: they hear of the case beyond the carriers and a requested statement (legal-review M2-M4).
+    consented: tuple[str, ...] = ()
+    #: Parties that delivered a statement in this case, unless the person objected to passing
+    #: it on (§ 76 Abs. 2 Nr. 1 SGB X): the conference invites them as its authors.
+    statement_by: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, case: Any) -> CaseView:
         """Build the view from a store row (or anything with these attributes).
 
-        Reads exactly ``id``/``case_id``, ``carrier``, ``municipality``, ``parties``, ``is_minor``
-        and ``contact_email``/``has_contact_email``: nothing else of the row is touched.
+        Reads exactly ``id``/``case_id``, ``carrier``, ``municipality``, ``parties``, ``is_minor``,
+        ``contact_email``/``has_contact_email``, ``consented``, ``statement_by`` and
+        ``data_transfer_objection``: nothing else of the row is touched.
         """
         if isinstance(case, CaseView):
             return case
@@ -78,6 +85,10 @@ class CaseView:
             parties=tuple(case.parties or ()),
             is_minor=bool(case.is_minor),
             has_contact_email=has_email,
+            consented=tuple(getattr(case, "consented", None) or ()),
+            statement_by=()
+            if getattr(case, "data_transfer_objection", False)
+            else tuple(getattr(case, "statement_by", None) or ()),
         )
 
 
@@ -110,9 +121,16 @@ def _spdi(case: CaseView, context: Mapping[str, Any], agreement: AgreementLike) 
 def _youth_office(
     case: CaseView, context: Mapping[str, Any], agreement: AgreementLike
 ) -> list[str]:
+    """A minor's youth office, once the custodians agreed (§ 117 Abs. 6 SGB IX [U], M3)."""
     town = agreement.towns.get(case.municipality)
     office = getattr(town, "youth_office", None) if town is not None else None
-    return [office] if case.is_minor and office else []
+    # The one routing involved (the parents' residence decides, § 86 Abs. 1 S. 1 SGB VIII); never
+    # the carrier: a youth office's own case is no case it is involved in (legal-review C4).
+    kinds = {pid: getattr(p, "kind", None) for pid, p in agreement.parties.items()}
+    office = next((p for p in case.parties if kinds.get(p) == "youth_office"), office)
+    if office == case.carrier:
+        return []
+    return [office] if case.is_minor and office and office in case.consented else []
 
 
 def _housing(case: CaseView, context: Mapping[str, Any], agreement: AgreementLike) -> list[str]:
@@ -145,7 +163,10 @@ def _receiving_carrier(
 def _participants(
     case: CaseView, context: Mapping[str, Any], agreement: AgreementLike
 ) -> list[str]:
-    return [PERSON, case.carrier, *case.parties]
+    """The conference: the person, the carrier, the parties the person agreed to involve, and
+    whoever wrote a statement in the case (legal-review M4: nobody is invited automatically)."""
+    invited = [p for p in case.parties if p in case.consented or p in case.statement_by]
+    return [PERSON, case.carrier, *invited, *case.statement_by]
 
 
 _Resolver = Callable[[CaseView, Mapping[str, Any], AgreementLike], list[str]]

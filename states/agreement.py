@@ -42,11 +42,28 @@ PartyKind = Literal[
     # Träger der Sozialhilfe outside the Eingliederungshilfe (Hilfe zur Pflege): no
     # rehabilitation carrier (§ 6 Abs. 1 SGB IX).
     "social_assistance",
+    # Pflegekasse, involved with the person's consent (§ 117 Abs. 3 S. 1 SGB IX).
+    "long_term_care_fund",
+    # Betreuungsbehörde, involved with the person's consent (§ 117 Abs. 5, § 22 Abs. 5 SGB IX).
+    "custodianship_authority",
+    # The expert whose statement a youth office obtains before it grants help under § 35a SGB VIII
+    # (§ 35a Abs. 1a S. 1 SGB VIII: child and adolescent psychiatrist or psychotherapist, or a
+    # doctor or psychotherapist experienced with children's mental disorders).
+    "child_psychiatry_expert",
 ]
 PARTY_KINDS: tuple[str, ...] = get_args(PartyKind)
 
 #: The role of the case's carrier: who leads the case and records every step nobody else takes.
 CARRIER = "carrier"
+#: The role of whoever gives the specialist statement of a case: the SPDI (kind
+#: ``health_service``) in a Gesamtplanverfahren, an expert of kind ``child_psychiatry_expert`` in a
+#: youth office's case (§ 35a Abs. 1a S. 1 SGB VIII; legal-review C4). See
+#: :meth:`Agreement.statement_experts`.
+STATEMENT_EXPERT = "statement_expert"
+#: Which party kind gives the statement, by the kind of the case's carrier (default: the SPDI).
+STATEMENT_EXPERT_KINDS: Mapping[str, str] = MappingProxyType(
+    {"youth_office": "child_psychiatry_expert"}
+)
 #: Older spellings of a role, still accepted in agreement files ("housing": the housing contact).
 ROLE_ALIASES: Mapping[str, str] = MappingProxyType({"housing": "housing_contact"})
 REQUIRED_RULES: tuple[str, ...] = (
@@ -56,6 +73,7 @@ REQUIRED_RULES: tuple[str, ...] = (
     "review",
     "approval_end",
     "housing_ack",
+    "hilfeplan_review",
 )
 
 # Party ids the routing rules name (AG-SGB IX NRW § 1, § 22 Abs. 4, § 63 Abs. 1 SGB IX); they must
@@ -92,6 +110,9 @@ class Party:
     kind: PartyKind
     supervisor: str | None = None
     unverified: bool = False
+    #: The party belongs to the service that delivers the help: it cannot give the statement of
+    #: § 35a Abs. 1a SGB VIII (S. 4 there: the expert must not belong to that service).
+    delivers_help: bool = False
 
 
 @dataclass(frozen=True)
@@ -240,6 +261,14 @@ class Agreement:
     )
     source: Path | None = None
     _town_index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    #: Party kinds told about a case only with the person's (a minor's: the custodians') consent,
+    #: and the norm of that involvement (legal-review M2-M4): ``[involvement]`` of the file.
+    involvement: Mapping[str, str] = field(default_factory=dict)
+
+    def involvement_norm(self, party_id: str) -> str | None:
+        """The norm under which ``party_id`` takes part with the person's consent, or None when
+        its involvement needs no consent (a carrier, a supervisor) or cannot be consented to."""
+        return self.involvement.get(self.party(party_id).kind)
 
     def town(self, name: str) -> Town:
         """The town for a name, slug or alias; umlauts optional, case ignored ("Boenen")."""
@@ -274,6 +303,12 @@ class Agreement:
         except LookupError as exc:
             raise ConfigError(f"{self.source}: {exc.args[0]}") from None
 
+    def statement_experts(self, carrier: str) -> list[Party]:
+        """Who may give the specialist statement in a case of ``carrier``, in file order: the
+        parties of the kind :data:`STATEMENT_EXPERT_KINDS` names for the carrier's kind (the SPDI
+        otherwise), without those that deliver the help (§ 35a Abs. 1a S. 4 SGB VIII)."""
+        return _statement_experts(self.parties, carrier)
+
     def housing_party(self) -> str:
         """The one party of kind ``housing_contact`` (checked on load)."""
         return self.party_for("housing_contact", "")
@@ -291,6 +326,11 @@ def _party_for(parties: Mapping[str, Party], role: str, carrier: str) -> str:
     role names no party, or a kind without exactly one party."""
     if role == CARRIER:
         return carrier
+    if role == STATEMENT_EXPERT:
+        experts = _statement_experts(parties, carrier)
+        # Several experts qualify: the request names one (recorded with the statement); the role
+        # then stands for "the expert of the case" and is its own name.
+        return experts[0].id if len(experts) == 1 else STATEMENT_EXPERT
     kind = ROLE_ALIASES.get(role, role)
     if kind in PARTY_KINDS:
         found = [p.id for p in parties.values() if p.kind == kind]
@@ -302,6 +342,13 @@ def _party_for(parties: Mapping[str, Party], role: str, carrier: str) -> str:
     if role in parties:
         return role
     raise LookupError(_unknown_role(role))
+
+
+def _statement_experts(parties: Mapping[str, Party], carrier: str) -> list[Party]:
+    """:meth:`Agreement.statement_experts` over ``parties``."""
+    own = parties.get(carrier)
+    kind = STATEMENT_EXPERT_KINDS.get(own.kind if own is not None else "", "health_service")
+    return [p for p in parties.values() if p.kind == kind and not p.delivers_help]
 
 
 def _unknown_role(role: object) -> str:
@@ -463,13 +510,14 @@ def _entry(raw: Mapping[str, Any], table: str, key: str, ck: _Checker) -> Mappin
 
 def _parse_party(pid: str, entry: Mapping[str, Any], ck: _Checker) -> Party:
     prefix = f"parties.{pid}."
-    ck.only_keys(entry, prefix, {"name", "kind", "supervisor", "unverified"})
+    ck.only_keys(entry, prefix, {"name", "kind", "supervisor", "unverified", "delivers_help"})
     return Party(
         id=pid,
         name=ck.req_string(entry, "name", prefix),
         kind=ck.choice(entry, "kind", prefix, PARTY_KINDS),  # type: ignore[arg-type]
         supervisor=ck.string(entry, "supervisor", prefix, required=False),
         unverified=ck.boolean(entry, "unverified", prefix, False),
+        delivers_help=ck.boolean(entry, "delivers_help", prefix, False),
     )
 
 
@@ -786,7 +834,17 @@ def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
     ck = _Checker(path)
     _find_deemed_approval(data, "", ck)
     ck.only_keys(
-        data, "", {"agreement", "parties", "towns", "routing", "deadlines", "decision_deadline"}
+        data,
+        "",
+        {
+            "agreement",
+            "parties",
+            "towns",
+            "routing",
+            "deadlines",
+            "decision_deadline",
+            "involvement",
+        },
     )
     meta = ck.table(data, "agreement")
     ck.only_keys(meta, "agreement.", {"name", "valid_from", "review_by", "holiday_region"})
@@ -811,7 +869,29 @@ def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
         decision_deadline=_parse_decision_deadline(ck.table(data, "decision_deadline"), ck),
         source=path,
         _town_index=index,
+        involvement=_parse_involvement(data.get("involvement", {}), ck),
     )
+
+
+#: Kinds whose involvement never waits for consent: the carriers lead the case, supervisors and
+#: the housing contact are internal to the agreement's bodies.
+_NO_CONSENT_KINDS = frozenset({"egh_carrier", "supervisor", "housing_contact"})
+
+
+def _parse_involvement(raw: Any, ck: _Checker) -> dict[str, str]:
+    """``[involvement]``: party kind → the norm of its consent-based involvement."""
+    if not isinstance(raw, Mapping):
+        raise ck.fail("involvement", 'Erwartet wird eine Tabelle Parteiart = "Norm".')
+    table: dict[str, str] = {}
+    for kind in raw:
+        if kind not in PARTY_KINDS or kind in _NO_CONSENT_KINDS:
+            allowed = ", ".join(k for k in PARTY_KINDS if k not in _NO_CONSENT_KINDS)
+            raise ck.fail(
+                f"involvement.{kind}",
+                f"Keine Parteiart, deren Beteiligung eine Zustimmung braucht; möglich: {allowed}.",
+            )
+        table[kind] = ck.req_string(raw, kind, "involvement.")
+    return table
 
 
 def read_toml_file(path: Path, what: str, fix: str) -> dict[str, Any]:

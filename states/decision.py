@@ -74,6 +74,12 @@ class CaseFacts:
     is_minor: bool = False
     has_contact_email: bool = False
     forwarded_from: str | None = None
+    #: The consent register (see :class:`notifications.policy.CaseView`): parties the person
+    #: agreed to involve, and the authors of statements delivered in this case.
+    consented: tuple[str, ...] = ()
+    statement_by: tuple[str, ...] = ()
+    #: The day the person was told of the right to object (§ 76 Abs. 2 Nr. 1 SGB X), if recorded.
+    objection_notice_given_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ def _checked_application(
     person_ref: str | None,
     contact_email: str | None,
     at: datetime,
+    parents_municipality: str | None = None,
 ) -> _Application:
     """The inputs of ``open_case``, checked in this order (the first problem is reported); routing
     checks the school status against the age and the school-end date."""
@@ -94,6 +95,7 @@ def _checked_application(
         school_finished=school_finished,
         school=school_status,
         benefit_start=benefit_start,
+        parents_municipality=(parents_municipality or "").strip() or None,
     )
     return _Application(received, person, (person_ref or "").strip() or None, email)
 
@@ -239,6 +241,7 @@ def open_case(
     person_ref: str | None = None,
     contact_email: str | None = None,
     received_by: str | None = None,
+    parents_municipality: str | None = None,
     at: datetime,
     by: str,
 ) -> dict[str, Any]:
@@ -248,7 +251,9 @@ def open_case(
 
     Routing (AG-SGB IX NRW § 1, § 10 Abs. 4 SGB VIII) runs on the day of receipt with the school
     status (``in_school``, ``finished``, ``none``; required for ages 5–25, InputError otherwise)
-    and the benefit's planned start (default: the day of receipt). A benefit outside the SGB IX
+    and the benefit's planned start (default: the day of receipt); a minor's youth office follows
+    ``parents_municipality``, the parents' habitual residence, when given (§ 86 Abs. 1 S. 1
+    SGB VIII; it is kept only as the case's carrier or involved party). A benefit outside the SGB IX
     (Hilfe zur Pflege, §§ 67 ff. SGB XII) is refused with the reason (RefusedError); nothing is
     written and no case number is used. Routing is advice: when it names another carrier or none,
     the case opens anyway with "Zuständigkeit prüfen" and the receiving carrier is told that it
@@ -263,7 +268,7 @@ def open_case(
         received=received, birth_date=birth_date, municipality=municipality,
         disabilities=disabilities, benefit=benefit, school_finished=school_finished,
         school=school, benefit_start=benefit_start, person_ref=person_ref,
-        contact_email=contact_email, at=at,
+        contact_email=contact_email, at=at, parents_municipality=parents_municipality,
     )  # fmt: skip
     opening = _routed(application, agreement, received_by)
     with write_session(engine) as session:
@@ -346,7 +351,8 @@ def _open_forwarded(
 
 def show_case(engine: Engine, case_id: str) -> dict[str, Any]:
     """Keys: id, status, carrier, municipality, received_on, forwarded_from, forwarded_to,
-    processes, routing, deadlines, history, version (``workflows.store.cases.case_view``)."""
+    processes, routing, involvement, deadlines, history, version
+    (``workflows.store.cases.case_view``)."""
     with read_session(engine) as session:
         return cases.case_view(session, case_id)
 

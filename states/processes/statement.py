@@ -13,6 +13,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from states.agreement import STATEMENT_EXPERT
+from states.deadlines import open_deadline
 from states.decision import (
     CaseState,
     DeadlineStatus,
@@ -31,11 +33,14 @@ from states.processes.definition import (
     close_if_open,
     guard,
     refused,
-    start_with_deadline,
 )
 
 NORM_REQUEST = "§ 121 Abs. 3 SGB IX"
 NORM_STATEMENT = "§ 17 Abs. 2 SGB IX"
+#: § 35a Abs. 1a SGB VIII: who may give the statement in a youth office's case (S. 1), and that
+#: the expert must not belong to the service that delivers the help (S. 4).
+NORM_EXPERT = "§ 35a Abs. 1a S. 1 SGB VIII"
+NORM_NOT_DELIVERING = "§ 35a Abs. 1a S. 4 SGB VIII"
 
 
 class StatementState(StrEnum):
@@ -88,8 +93,74 @@ STATES: dict[StrEnum, StateSpec] = {
 }
 
 
+def _expert_named(ctx: StepContext) -> str | None:
+    """The expert the request names (``--set expert=ID``), refused when the agreement excludes it
+    (it delivers the help, § 35a Abs. 1a S. 4 SGB VIII) or it is not a statement expert of this
+    case (a youth office asks a § 35a expert, never automatically the adult SPDI; legal-review
+    C4). None when the request names nobody."""
+    given = ctx.params.get("expert", "").strip()
+    if not given:
+        return None
+    party = ctx.agreement.party(given)  # InputError naming the known parties
+    if party.delivers_help:
+        raise refused(
+            f"„{party.name}“ ({party.id}) gehört zu dem Dienst, der die Hilfe leistet, und darf "
+            "die Stellungnahme deshalb nicht abgeben; bitte eine andere Sachverständige benennen "
+            "(--set expert=…); die Anfrage wird nicht angelegt",
+            NORM_NOT_DELIVERING,
+        )
+    experts = ctx.agreement.statement_experts(ctx.snapshot.facts.carrier)
+    if party not in experts:
+        known = ", ".join(p.id for p in experts) or "keine in der Vereinbarung"
+        raise refused(
+            f"„{party.name}“ ({party.id}) gibt in diesem Fall keine Stellungnahme ab: Im Fall "
+            "eines Jugendamts ist es eine Sachverständige nach § 35a Abs. 1a S. 1 SGB VIII, sonst "
+            f"der SPDI (§ 121 Abs. 3 Nr. 3 Buchst. b SGB IX); möglich: {known}",
+            NORM_EXPERT,
+        )
+    return party.id
+
+
+def _check_request(ctx: StepContext) -> None:
+    """The expert asked: the one named, or the only one the agreement offers for this case."""
+    if _expert_named(ctx) is not None:
+        return
+    experts = ctx.agreement.statement_experts(ctx.snapshot.facts.carrier)
+    if len(experts) != 1:
+        known = ", ".join(p.id for p in experts) or "keine"
+        raise InputError(
+            "Für „request_statement“ fehlt der Parameter „expert“: Die Vereinbarung nennt für "
+            f"diesen Fall nicht genau eine Stelle für die Stellungnahme (möglich: {known}); bitte "
+            "mit --set expert=ID angeben."
+        )
+
+
+def _expert(ctx: StepContext) -> str:
+    """Who gives the statement: the request's expert (kept with the statement), else the one the
+    agreement names for the case (:data:`states.agreement.STATEMENT_EXPERT`)."""
+    instance = ctx.instance(Process.STATEMENT)
+    recorded = instance.data.get("expert") if instance is not None else None
+    named = _expert_named(ctx) if ctx.trigger == "request_statement" else None
+    carrier = ctx.snapshot.facts.carrier
+    return str(named or recorded or ctx.agreement.party_for(STATEMENT_EXPERT, carrier))
+
+
 def _request(ctx: StepContext, fx: Effects) -> None:
-    start_with_deadline(ctx, fx, "statement", "statement_requested", Process.STATEMENT)
+    # The statement's period is owed by the expert asked, not by a role (several may qualify).
+    expert = _expert(ctx)
+    spec = open_deadline(ctx.agreement, "statement", ctx.today, responsible_party=expert)
+    fx.data = {"expert": expert}
+    fx.deadlines_open.append(spec)
+    context = {"due": spec.due.isoformat(), "norm": spec.norm, "responsible_party": expert}
+    fx.notifications.append(NotificationEvent("statement_requested", Process.STATEMENT, context))
+    if ctx.snapshot.facts.objection_notice_given_on is None:
+        # § 76 Abs. 2 Nr. 1 SGB X: told of the right to object at the start, and recorded.
+        fx.notifications.append(NotificationEvent("objection_notice", Process.STATEMENT, {}))
+        fx.facts_update["objection_notice_given_on"] = ctx.today
+
+
+#: Who writes the statement: the SPDI, or the § 35a expert in a youth office's case.
+_ACTOR = STATEMENT_EXPERT
 
 
 def _deliver(ctx: StepContext, fx: Effects) -> None:
@@ -99,6 +170,11 @@ def _deliver(ctx: StepContext, fx: Effects) -> None:
     # the notice's due date and norm). Only those: never anything of the statement itself.
     fx.data = {**carry(ctx, Process.STATEMENT), "delivered_on": ctx.today.isoformat()}
     fx.notifications.append(NotificationEvent("statement_delivered", Process.STATEMENT, {}))
+    # Its author takes part in the conference as such (legal-review M4), unless the person objects
+    # to passing the statement on (§ 76 Abs. 2 Nr. 1 SGB X; the store's view applies that).
+    author = _expert(ctx)
+    authors = ctx.snapshot.facts.statement_by
+    fx.facts_update["statement_by"] = tuple(dict.fromkeys((*authors, author)))
 
 
 def _decline(ctx: StepContext, fx: Effects) -> None:
@@ -109,12 +185,18 @@ def _decline(ctx: StepContext, fx: Effects) -> None:
 
 def _cancel(ctx: StepContext, fx: Effects) -> None:
     close_if_open(ctx, fx, "statement", DeadlineStatus.CANCELLED, "Anfrage zurückgezogen")
-    fx.notifications.append(NotificationEvent("statement_cancelled", Process.STATEMENT, {}))
+    fx.notifications.append(_cancelled(ctx))
+
+
+def _cancelled(ctx: StepContext) -> NotificationEvent:
+    """The expert asked learns that the statement is no longer needed."""
+    context = {"responsible_party": _expert(ctx)}
+    return NotificationEvent("statement_cancelled", Process.STATEMENT, context)
 
 
 def _end_with_case(ctx: StepContext, fx: Effects) -> dict[str, Any]:
     """The case ended while the statement was awaited: the SPDI is told it is no longer needed."""
-    fx.notifications.append(NotificationEvent("statement_cancelled", Process.STATEMENT, {}))
+    fx.notifications.append(_cancelled(ctx))
     return carry(ctx, Process.STATEMENT)
 
 
@@ -125,19 +207,17 @@ DEFINITION = ProcessDefinition(
     states=STATES,
     transitions=TRANSITIONS,
     triggers=(
-        TriggerSpec("request_statement", "Stellungnahme anfordern", NORM_REQUEST),
         TriggerSpec(
-            "accept_statement_request", "Anfrage annehmen", NORM_STATEMENT, actor="health_service"
+            "request_statement", "Stellungnahme anfordern", NORM_REQUEST, optional=("expert",)
         ),
-        TriggerSpec(
-            "deliver_statement", "Stellungnahme abgeben", NORM_STATEMENT, actor="health_service"
-        ),
+        TriggerSpec("accept_statement_request", "Anfrage annehmen", NORM_STATEMENT, actor=_ACTOR),
+        TriggerSpec("deliver_statement", "Stellungnahme abgeben", NORM_STATEMENT, actor=_ACTOR),
         TriggerSpec(
             "decline_statement_request",
             "Anfrage ablehnen",
             NORM_STATEMENT,
             ("reason",),
-            actor="health_service",
+            actor=_ACTOR,
         ),
         TriggerSpec(
             "cancel_statement", "Anfrage zurückziehen", NORM_STATEMENT, optional=("reason",)
@@ -147,7 +227,10 @@ DEFINITION = ProcessDefinition(
     start_norm=NORM_REQUEST,
     start_when=frozenset({CaseState.ASSESSMENT}),
     on_case_end=_end_with_case,
-    input_checks={"decline_statement_request": _check_reason},
+    input_checks={
+        "request_statement": _check_request,
+        "decline_statement_request": _check_reason,
+    },
     effects={
         "request_statement": _request,
         "deliver_statement": _deliver,

@@ -15,6 +15,8 @@ CASE = CaseView(
     parties=("lwl", "jobcenter-kreis-unna"),
     is_minor=True,
     has_contact_email=True,
+    # The custodians agreed to involve the youth office and the Jobcenter (gpv case consent).
+    consented=("jugendamt-kamen", "jobcenter-kreis-unna"),
 )
 ISSUED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 _CONF = {
@@ -47,6 +49,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "statement", "2026-03-16", STATEMENT_NORM, STATEMENT[1], "spdi"
     ),
     "statement_overdue": _deadline("statement", "2026-03-16", STATEMENT_NORM, STATEMENT[1], "spdi"),
+    "objection_notice": {},
     "statement_delivered": {"decision_due": "2026-03-30", "norm": "§ 14 Abs. 2 S. 3 SGB IX"},
     "statement_declined": {},
     "statement_cancelled": {},
@@ -102,3 +105,42 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         }
     },
 }
+
+#: A youth office's case (§ 35a SGB VIII; legal-review C4): a child in Werne, carried by the
+#: Jugendamt der Stadt Werne, whose statement came from the § 35a Abs. 1a expert.
+YOUTH_CASE = CaseView(
+    case_id="C-2026-000042",
+    carrier="jugendamt-werne",
+    municipality="werne",
+    parties=("jugendamt-werne",),
+    is_minor=True,
+    has_contact_email=True,
+    statement_by=("kjp-sachverstaendige",),
+)
+EXPERT = "kjp-sachverstaendige"
+HILFEPLAN_NORM = "§ 36 Abs. 2 S. 2 SGB VIII (regelmäßige Überprüfung des Hilfeplans)"
+PARTICIPATION_NORM = "§ 36 Abs. 1 S. 1, Abs. 2 S. 2 SGB VIII"
+CONTEXTS.update(
+    {
+        "statement_requested_sgb8": {
+            "due": "2026-03-30",
+            "norm": STATEMENT_NORM,
+            "responsible_party": EXPERT,
+        },
+        "statement_cancelled_sgb8": {"responsible_party": EXPERT},
+        "consent_requested_sgb8": {"norm": PARTICIPATION_NORM},
+        "conference_invitation_sgb8": dict(CONTEXTS["conference_invitation"]),
+        "conference_rescheduled_sgb8": dict(CONTEXTS["conference_rescheduled"]),
+        "conference_cancelled_sgb8": dict(CONTEXTS["conference_cancelled"]),
+        "decision_issued_sgb8": {"review_due": "2026-10-16", "norm": HILFEPLAN_NORM},
+        "review_due_sgb8": _deadline(
+            "hilfeplan_review",
+            "2026-10-16",
+            HILFEPLAN_NORM,
+            "Hilfeplan überprüfen und fortschreiben",
+            "jugendamt-werne",
+        ),
+    }
+)
+#: The case each event is rendered for: a youth office's case for its own notices.
+CASES: dict[str, CaseView] = {event: YOUTH_CASE for event in CONTEXTS if event.endswith("_sgb8")}

@@ -85,10 +85,34 @@ def test_the_youth_office_of_the_persons_town_is_told_for_minors_only():
     assert ("jugendamt-kamen", "conference_invitation") in parties("conference_invitation")
     adult = replace(CASE, is_minor=False)
     assert all(p != "jugendamt-kamen" for p, _ in parties("conference_invitation", adult))
-    boenen = replace(CASE, municipality="boenen")
+    boenen = replace(CASE, municipality="boenen", consented=("jugendamt-kreis-unna",))
     assert ("jugendamt-kreis-unna", "consent_requested_youth_office") in parties(
         "consent_requested", boenen
     )
+
+
+def test_the_youth_office_hears_nothing_before_the_custodians_agree():
+    """§ 117 Abs. 6 SGB IX [U], legal-review M3: not even the case reference."""
+    asked_nobody = replace(CASE, consented=())
+    for event in POLICY:
+        assert all(p != "jugendamt-kamen" for p, _ in parties(event, asked_nobody)), event
+
+
+def test_the_conference_invites_only_parties_with_consent_and_the_statements_author():
+    """legal-review M4: the Jobcenter (§ 22 Abs. 4 SGB IX) and the SPDI are not invited
+    automatically; the SPDI comes as the author of a statement it delivered."""
+    adult = replace(CASE, is_minor=False, parties=("lwl", "spdi", "jobcenter-kreis-unna"))
+    nobody = replace(adult, consented=())
+    assert [p for p, _ in parties("conference_invitation", nobody)] == ["person", "lwl"]
+    author = replace(nobody, statement_by=("spdi",))
+    assert [p for p, _ in parties("conference_invitation", author)] == ["person", "lwl", "spdi"]
+    agreed = replace(author, consented=("jobcenter-kreis-unna",))
+    assert [p for p, _ in parties("conference_invitation", agreed)] == [
+        "person",
+        "lwl",
+        "spdi",
+        "jobcenter-kreis-unna",
+    ]
 
 
 def test_a_forwarded_case_tells_the_person_and_the_receiving_carrier():
@@ -172,6 +196,9 @@ def test_the_case_view_reads_only_non_health_fields():
         parties = ("lwl",)
         is_minor = False
         contact_email = None
+        consented = ("jobcenter-kreis-unna",)
+        statement_by = ("spdi",)
+        data_transfer_objection = False
 
         def __getattr__(self, name: str) -> object:
             if name in {"case_id", "has_contact_email"}:  # optional alternatives, looked up
@@ -179,7 +206,9 @@ def test_the_case_view_reads_only_non_health_fields():
             raise AssertionError(f"notifications read {name!r}")
 
     view = CaseView.of(Row())
-    assert view == CaseView("C-2026-000001", "lwl", "unna", ("lwl",), False, False)
+    assert view == CaseView(
+        "C-2026-000001", "lwl", "unna", ("lwl",), False, False, ("jobcenter-kreis-unna",), ("spdi",)
+    )
 
 
 def test_every_template_id_has_a_text_and_an_html_file():

@@ -320,9 +320,12 @@ def test_requesting_a_statement_gives_the_spdi_two_weeks_past_ostermontag() -> N
     decision = step(snapshot, "request_statement", at(2026, 3, 23))
     (spec,) = decision.deadlines_open
     assert (spec.rule, spec.responsible_party, spec.due) == ("statement", "spdi", date(2026, 4, 7))
-    (notice,) = decision.notifications
+    notice, objection = decision.notifications
     assert notice.event == "statement_requested"
-    assert notice.context == {"due": "2026-04-07", "norm": spec.norm}
+    assert notice.context == {"due": "2026-04-07", "norm": spec.norm, "responsible_party": "spdi"}
+    # § 76 Abs. 2 Nr. 1 SGB X: the person is told of the right to object, once, and it is recorded
+    assert objection.event == "objection_notice"
+    assert decision.facts_update["objection_notice_given_on"] == date(2026, 3, 23)
     assert decision.updates[0].new_instance
 
 

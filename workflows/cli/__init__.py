@@ -32,9 +32,9 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here so that `import workflows.cli` stays cheap and each group stays in its module.
-    from workflows.cli import cases, dev, diagram, notify, rules, run
+    from workflows.cli import cases, dev, diagram, involvement, notify, rules, run
 
-    for module in (rules, diagram, cases, notify, run, dev):
+    for module in (rules, diagram, cases, involvement, notify, run, dev):
         module.register(app)
 
 

@@ -29,6 +29,7 @@ from workflows.cli.options import (
     DisabilityOpt,
     JsonOpt,
     MunicipalityOpt,
+    ParentsMunicipalityOpt,
     SchoolFinishedOpt,
     SchoolOpt,
     default_user,
@@ -112,6 +113,7 @@ def case_open(
     school: SchoolOpt = None,
     school_finished: SchoolFinishedOpt = None,
     benefit_start: BenefitStartOpt = None,
+    parents_municipality: ParentsMunicipalityOpt = None,
     person_ref: Annotated[
         str | None, typer.Option("--person-ref", help="Eigenes Aktenzeichen des Trägers.")
     ] = None,
@@ -154,6 +156,7 @@ def case_open(
         person_ref=person_ref,
         contact_email=contact_email,
         received_by=received_by,
+        parents_municipality=parents_municipality,
         at=parse_when(at, "--at"),
         by=default_user(by),
     )

@@ -62,7 +62,7 @@ def _conference(days_ahead: int) -> Callable[[datetime], dict[str, str]]:
 
 
 def _plan(at: datetime) -> dict[str, str]:
-    """The Gesamtplan's review date, as the seed gives it (two years on, § 121 Abs. 2 S. 2)."""
+    """The plan's review date, as the seed gives it (:func:`decision_params`)."""
     return decision_params("draw_up_plan", at.astimezone(BERLIN).date())
 
 

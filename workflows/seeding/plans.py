@@ -198,12 +198,18 @@ def _place(
 
 
 def decision_params(trigger: str, day: date) -> dict[str, str]:
-    """The plan's review date and the approval period: both two years on (the latest the review
-    may be, § 121 Abs. 2 S. 2 SGB IX)."""
-    two_years = nominal_end(day, Period(2, "y")).isoformat()
+    """The plan's review date and the approval period. The review is the latest one every law's
+    review rule allows (§ 121 Abs. 2 S. 2 SGB IX: two years; the Hilfeplan's period of the
+    agreement, § 36 Abs. 2 S. 2 SGB VIII), so it fits a case of either law; the approval runs two
+    years."""
     if trigger == "draw_up_plan":
-        return {"review": two_years}
-    return {"outcome": "approval", "approved_until": two_years}
+        from states.agreement import load_agreement
+        from states.law import LAWS
+
+        rules = load_agreement().rules
+        ends = (nominal_end(day, rules[law.review_rule].period) for law in LAWS.values())
+        return {"review": min(ends).isoformat()}
+    return {"outcome": "approval", "approved_until": nominal_end(day, Period(2, "y")).isoformat()}
 
 
 def _timeline(

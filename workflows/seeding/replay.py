@@ -150,7 +150,7 @@ def _new_case(plan: CasePlan, case_id: str) -> ReplayedCase:
         "routed_carrier": routed.carrier, "routing_basis": routed.legal_basis,
         "routing_reason": routed.reason, "routing_flags": list(routed.review_flags),
         "school_status": person.school, "benefit_start": person.benefit_start,
-        "forwarded_from": None, "forwarded_to": None,
+        "forwarded_from": None, "forwarded_to": None, "consented": [], "statement_by": [],
         "created_at": opened, "updated_at": opened,
     }  # fmt: skip
     return ReplayedCase(case=case, facts=facts)

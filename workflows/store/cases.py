@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, text, update
@@ -148,7 +148,12 @@ def _view(
     parties: Sequence[str] | None,
     is_minor: bool | None,
     has_contact_email: bool,
+    consented: Sequence[str] | None = None,
+    statement_by: Sequence[str] | None = None,
+    objection: bool | None = False,
 ) -> CaseView:
+    """The notification view; a statement's author counts only while the person has not
+    objected to passing the statement on (§ 76 Abs. 2 Nr. 1 SGB X)."""
     return CaseView(
         case_id=case_id,
         carrier=str(carrier),
@@ -156,6 +161,8 @@ def _view(
         parties=tuple(parties or ()),
         is_minor=bool(is_minor),
         has_contact_email=bool(has_contact_email),
+        consented=tuple(consented or ()),
+        statement_by=() if objection else tuple(statement_by or ()),
     )
 
 
@@ -168,6 +175,9 @@ def _view_columns() -> tuple[Any, ...]:
         col(CaseRow.parties),
         col(CaseRow.is_minor),
         col(CaseRow.contact_email).is_not(None),
+        col(CaseRow.consented),
+        col(CaseRow.statement_by),
+        col(CaseRow.data_transfer_objection),
     )
 
 
@@ -189,14 +199,15 @@ def case_contact(session: Session, case_id: str) -> tuple[CaseView, str | None] 
     ).first()
     if row is None:
         return None
-    return _view(*row[:6]), row[6] or None
+    return _view(*row[:9]), row[9] or None
 
 
 def case_facts(case: CaseRow) -> CaseFacts:
     """What the rules know of a case: its notification view and the day of receipt."""
     view = _view(
         case.id, case.carrier, case.municipality, case.parties, case.is_minor,
-        bool(case.contact_email),
+        bool(case.contact_email), case.consented, case.statement_by,
+        case.data_transfer_objection,
     )  # fmt: skip
     return CaseFacts(
         case_id=view.case_id,
@@ -207,6 +218,9 @@ def case_facts(case: CaseRow) -> CaseFacts:
         is_minor=view.is_minor,
         has_contact_email=view.has_contact_email,
         forwarded_from=case.forwarded_from,
+        consented=view.consented,
+        statement_by=tuple(case.statement_by or ()),
+        objection_notice_given_on=case.objection_notice_given_on,
     )
 
 
@@ -381,6 +395,10 @@ def record_change(
 # Reading for people
 
 
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def berlin_iso(value: datetime) -> str:
     return value.astimezone(BERLIN).isoformat()
 
@@ -412,6 +430,15 @@ def case_view(session: Session, case_id: str) -> dict[str, Any]:
             "legal_basis": case.routing_basis,
             "reason": case.routing_reason,
             "review_flags": list(case.routing_flags or ()),
+        },
+        # Who may hear of the case beyond the carriers (legal-review M2-M5): the consent register
+        # and the objection to passing a statement on (§ 76 Abs. 2 Nr. 1 SGB X).
+        "involvement": {
+            "proposed": [p for p in case.parties or () if p != case.carrier],
+            "consented": list(case.consented or ()),
+            "statement_by": list(case.statement_by or ()),
+            "objection_notice_given_on": _iso(case.objection_notice_given_on),
+            "objection": bool(case.data_transfer_objection),
         },
         "deadlines": [
             {

@@ -64,6 +64,11 @@ class CaseRow(SQLModel, table=True):
     routing_basis: str | None = None
     routing_reason: str | None = None
     routing_flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The consent register (issue 10, legal-review M2-M4): the parties the person agreed to
+    # involve, and those that delivered a statement here (unless the person objected to passing it
+    # on, § 76 Abs. 2 Nr. 1 SGB X). Notices reach no other party but the carriers.
+    consented: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    statement_by: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     school_status: str | None = None  # in_school | finished | none (AG-SGB IX NRW § 1 Abs. 2)
     benefit_start: date | None = None  # planned start of the benefit (routing asks about it)
     # The chain of a forwarded application (§ 14 Abs. 2 S. 4, Abs. 3 SGB IX): the case it came from

@@ -51,8 +51,10 @@ FACT_COLUMNS: Mapping[str, str] = {
     "decided_on": "decided_on",
     "data_transfer_objection": "data_transfer_objection",
     "objection_notice_given_on": "objection_notice_given_on",
+    "statement_by": "statement_by",
 }
 DATE_FACTS = frozenset({"received_on", "decided_on", "objection_notice_given_on"})
+_LIST_FACTS = frozenset({"parties", "statement_by"})
 SUPERSEDED = "neu berechnet"
 OPEN = DeadlineStatus.OPEN.value
 MISSED = DeadlineStatus.MISSED.value
@@ -277,7 +279,7 @@ def fact_columns(facts_update: Mapping[str, Any]) -> Values:
             )
         if key in DATE_FACTS and isinstance(value, str):
             value = date.fromisoformat(value)
-        columns[column] = list(value) if key == "parties" else value
+        columns[column] = list(value) if key in _LIST_FACTS else value
     return columns
 
 
@@ -399,5 +401,8 @@ def forwarded_case_values(
         id=new_id, status="", carrier=target, received_on=received, parties=parties, version=1,
         person_ref=None, decided_on=None, routing_flags=[note], forwarded_from=first["id"],
         forwarded_to=None, created_at=now, updated_at=now,
+        # A new carrier asks anew: consents and statements stay with the first procedure (a
+        # statement passes on only without the person's objection, § 76 Abs. 2 Nr. 1 SGB X).
+        consented=[], statement_by=[],
     )  # fmt: skip
     return values

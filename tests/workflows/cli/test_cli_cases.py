@@ -115,11 +115,20 @@ def test_case_show_json_has_exactly_the_keys_of_the_contract(cli):
         "forwarded_to",
         "processes",
         "routing",
+        "involvement",
         "deadlines",
         "history",
         "version",
     ]
     assert case == cli.json("case", "show", case["id"])
+    # Who may hear of the case (legal-review M2-M5): nobody beyond the carrier without consent
+    assert case["involvement"] == {
+        "proposed": ["spdi"],
+        "consented": [],
+        "statement_by": [],
+        "objection_notice_given_on": None,
+        "objection": False,
+    }
     # Routing is advice beside the receiving carrier (legal-review C5)
     assert set(case["routing"]) == {"carrier", "legal_basis", "reason", "review_flags"}
     assert case["routing"]["carrier"] == case["carrier"] == "lwl"

@@ -33,12 +33,13 @@ def test_dispatch_sends_to_the_file_transport_and_outbox_lists_it(notify_engine,
     code, out, _ = _run(capsys, "outbox", "--status", "pending", "--json")
     assert code == 0
     pending = json.loads(out)
-    assert [r["event"] for r in pending] == ["statement_requested"]
+    # The SPDI's task, and the person's notice of the right to object (§ 76 Abs. 2 Nr. 1 SGB X)
+    assert [r["event"] for r in pending] == ["statement_requested", "objection_notice"]
 
     code, out, _ = _run(capsys, "dispatch", "--now", "2026-03-03T11:00", "--json")
-    assert code == 0 and json.loads(out) == {"sent": 1, "retrying": 0, "failed": 0}
-    (mail,) = (tmp_path / "mail" / "new").iterdir()
-    assert mail.name == f"outbox-{pending[0]['id']}@gpv.gpv.invalid.eml"
+    assert code == 0 and json.loads(out) == {"sent": 2, "retrying": 0, "failed": 0}
+    mails = sorted(p.name for p in (tmp_path / "mail" / "new").iterdir())
+    assert f"outbox-{pending[0]['id']}@gpv.gpv.invalid.eml" in mails
 
     code, out, _ = _run(capsys, "outbox")
     assert "statement_requested" in out and "gesendet" in out and "E-Mail" in out
@@ -86,7 +87,8 @@ def test_an_undeliverable_supervisor_alert_fails_dispatch_until_retried(
     for trigger in ("accept_jurisdiction", "request_statement"):
         service.fire(notify_engine, case_id, trigger, {}, at=AT, by="fm")
     code, out, err = _run(capsys, "dispatch", "--now", "2026-03-03T11:00", "--json")
-    assert code == 1 and json.loads(out) == {"sent": 0, "retrying": 0, "failed": 2}
+    # the person's notice of the right to object goes out; the SPDI's and the alert fail
+    assert code == 1 and json.loads(out) == {"sent": 1, "retrying": 0, "failed": 2}
     assert "gpv outbox retry" in err and "Traceback" not in err
 
     (tmp_path / "gpv.toml").write_text(
@@ -98,7 +100,7 @@ def test_an_undeliverable_supervisor_alert_fails_dispatch_until_retried(
     assert code == 0 and len(json.loads(out)["reset"]) == 2
     code, out, _ = _run(capsys, "dispatch", "--now", "2026-03-03T11:05", "--json")
     assert code == 0 and json.loads(out) == {"sent": 2, "retrying": 0, "failed": 0}
-    assert len(smtp_server.handler.message_ids) == 2
+    assert len(smtp_server.handler.message_ids) == 3  # with the person's notice
 
 
 def _smtp_env(monkeypatch: pytest.MonkeyPatch, host: str = "127.0.0.1", port: int = 25) -> None:

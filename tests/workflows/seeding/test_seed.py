@@ -242,7 +242,9 @@ def test_the_peak_profile_gives_about_three_open_deadlines_per_case_and_nothing_
             engine, "SELECT case_id, count(*) FROM deadlines WHERE status = 'open' GROUP BY case_id"
         )
     )  # fmt: skip
-    assert per_case[3] >= 0.8 * CASES  # decision, statement and housing_ack open
+    # decision, statement and housing_ack open; a youth office's case has no two-month reading
+    # with a Hilfeplangespräch (SGB VIII), so its decision period waits for the statement
+    assert per_case[3] >= 0.75 * CASES
     assert set(per_case) <= {2, 3}
     open_rules = rows(engine, "SELECT DISTINCT rule FROM deadlines WHERE status = 'open'")
     assert {r for (r,) in open_rules} == {"jurisdiction", "decision", "statement", "housing_ack"}

@@ -1,0 +1,101 @@
+"""The application API of the consent register and the § 76 SGB X objection (issue 10).
+
+Each function is one unit of work: load the case, let :mod:`states.involvement` check the change,
+write it with the case's version check, one audit entry (the case's state unchanged) and, for a
+consent, one row of the register (``consents``, scope ``involvement:<party>``). Errors come from
+the one error tree (exit 2 bad input, exit 3 refused); a refused call writes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from states.deadlines import berlin_date
+from states.decision import Process
+from states.errors import InputError
+from workflows.store import cases
+from workflows.store.db import read_session, write_session
+from workflows.store.models import CaseRow, ConsentRow
+
+CONSENT_SCOPE = "involvement:{party}"
+
+
+def _checked_actor(at: datetime, by: str) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InputError(f"Der Zeitpunkt {at.isoformat()} braucht eine Zeitzone.")
+    if not by or not by.strip():
+        raise InputError("Es fehlt, wer die Änderung vornimmt (--by).")
+
+
+def record_consent(
+    engine: Engine, case_id: str, party: str, status: str, *, at: datetime, by: str
+) -> dict[str, Any]:
+    """Record the person's decision on involving ``party`` (given, refused, revoked): audited as
+    ``record_consent`` with party, status and norm; returns the case as ``gpv case show``."""
+    from states.agreement import load_agreement
+    from states.involvement import consent_change, parse_status
+
+    _checked_actor(at, by)
+    decision = parse_status(status)
+    with read_session(engine) as session:
+        loaded = cases.load_snapshot(session, case_id)
+    snapshot = loaded.snapshot
+    state = snapshot.state_of(Process.CASE)
+    change = consent_change(snapshot.facts, state, party, decision, load_agreement())
+    with write_session(engine) as session:
+        cases.record_change(
+            session,
+            case_id,
+            loaded.version,
+            trigger="record_consent",
+            changes={"consented": list(change.consented), "parties": list(change.parties)},
+            params={"party": change.party, "status": change.status.value, "norm": change.norm},
+            at=at,
+            by=by,
+        )
+        session.add(
+            ConsentRow(
+                case_id=case_id,
+                scope=CONSENT_SCOPE.format(party=change.party),
+                status=change.status.value,
+                norm=change.norm,
+                at=at,
+                recorded_by=by,
+            )
+        )
+    return _show(engine, case_id)
+
+
+def record_objection(
+    engine: Engine, case_id: str, action: str, *, at: datetime, by: str
+) -> dict[str, Any]:
+    """Record the notice of the right to object, an objection or its withdrawal (§ 76 Abs. 2
+    Nr. 1 SGB X): audited as ``record_objection``; returns the case as ``gpv case show``."""
+    from states.involvement import NORM_OBJECTION, objection_values, parse_objection_action
+
+    _checked_actor(at, by)
+    what = parse_objection_action(action)
+    with read_session(engine) as session:
+        case: CaseRow = cases.get_case(session, case_id)
+        version, objected = case.version, bool(case.data_transfer_objection)
+    values = objection_values(what, objected, berlin_date(at))
+    with write_session(engine) as session:
+        cases.record_change(
+            session,
+            case_id,
+            version,
+            trigger="record_objection",
+            changes=values,
+            params={"action": what.value, "norm": NORM_OBJECTION},
+            at=at,
+            by=by,
+        )
+    return _show(engine, case_id)
+
+
+def _show(engine: Engine, case_id: str) -> dict[str, Any]:
+    with read_session(engine) as session:
+        return cases.case_view(session, case_id)
