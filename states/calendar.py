@@ -45,6 +45,10 @@ MAX_FORWARD_SHIFT_DAYS = 4
 
 #: Legal dates are calendar dates in this zone (architecture.md, Time).
 BERLIN = ZoneInfo("Europe/Berlin")
+#: Plausible years of every date gpv is given (birth dates, receipts, steps, conference times):
+#: outside them a date is a typo, and periods or time zones applied to it could leave the calendar
+#: (issue 13, item 5).
+PLAUSIBLE_YEARS = (1900, 2199)
 #: German weekday names, Monday first (``date.weekday()`` indexes them).
 WEEKDAY_NAMES = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 _PERIOD_RE = re.compile(r"^\s*(\d{1,5})\s*([dwmyDWMY])\s*$")

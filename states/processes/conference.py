@@ -13,7 +13,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from states.calendar import BERLIN, WEEKDAY_NAMES, holiday_name, is_working_day
+from states.calendar import (
+    BERLIN,
+    PLAUSIBLE_YEARS,
+    WEEKDAY_NAMES,
+    holiday_name,
+    is_working_day,
+)
 from states.decision import CaseState, ConsentRecord, ConsentStatus, NotificationEvent, Process
 from states.errors import InputError, TransitionRefused
 from states.law import trigger_norm
@@ -63,6 +69,13 @@ def parse_conference_time(value: str) -> datetime:
             f"Ungültiger Termin {value!r}: erwartet wird Datum und Uhrzeit wie 2026-04-15T10:00 "
             "(Ortszeit Europe/Berlin) oder mit Zeitzone wie 2026-04-15T10:00+02:00."
         ) from None
+    low, high = PLAUSIBLE_YEARS
+    # Checked before the zone is applied: near year 1 or 9999 an offset leaves the calendar.
+    if not low <= parsed.year <= high:
+        raise InputError(
+            f"Der Termin {value!r} liegt außerhalb der Jahre {low}–{high}; bitte das Jahr prüfen "
+            "(z. B. --set date=2026-04-15T10:00)."
+        )
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=BERLIN)
     return parsed.astimezone(BERLIN)

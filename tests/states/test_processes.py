@@ -153,3 +153,15 @@ def test_state_and_trigger_lead_to_the_expected_state_or_are_refused(
     assert main.from_state == (None if state == NONE or main.new_instance else state)
     assert decision.audit is not None
     assert (decision.audit.from_state, decision.audit.to_state) == (main.from_state, expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00", "9999-12-31T23:59", "2200-01-01T10:00"],
+)
+def test_a_conference_time_near_the_ends_of_the_calendar_is_bad_input_not_an_overflow(text):
+    from states.errors import InputError
+    from states.processes.conference import parse_conference_time
+
+    with pytest.raises(InputError, match="außerhalb der Jahre 1900–2199"):
+        parse_conference_time(text)

@@ -89,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script; never lets a traceback through."""
     _register()
     try:
+        from workflows.cli.options import check_arguments
+
+        check_arguments(sys.argv[1:] if argv is None else argv)
         result = _run(argv)
     except UsageError as exc:
         exc.show()

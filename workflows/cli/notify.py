@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from states.errors import InputError
-from workflows.cli.options import JsonOpt, engine, parse_when
+from workflows.cli.options import MAX_ID, JsonOpt, engine, parse_when
 from workflows.cli.output import emit_json
 
 STATUSES = ("pending", "sent", "failed")
@@ -34,7 +34,9 @@ outbox_app = typer.Typer(
 def outbox_retry(
     ids: Annotated[
         list[int] | None,
-        typer.Argument(metavar="[ID ...]", help="Nur diese Nachrichten (Standard: alle)."),
+        typer.Argument(
+            metavar="[ID ...]", min=1, max=MAX_ID, help="Nur diese Nachrichten (Standard: alle)."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from states.calendar import BERLIN
+from states.calendar import BERLIN, PLAUSIBLE_YEARS
 from states.errors import InputError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-#: Plausible years of every date gpv is given (birth dates, receipts, steps): outside them a date is
-#: a typo, and periods added to it could leave the calendar (issue 13, item 5).
-YEARS = (1900, 2199)
+YEARS = PLAUSIBLE_YEARS
+#: The largest row id an id argument accepts (``gpv outbox retry ID``): SQLite's INTEGER range.
+MAX_ID = 2**63 - 1
 #: The largest --limit any listing accepts: more rows than any store holds, far inside SQLite's
 #: integer range.
 MAX_LIMIT = 1_000_000
@@ -79,6 +80,21 @@ BenefitStartOpt = Annotated[
         help="Geplanter Beginn der Leistung, JJJJ-MM-TT (Standard: der Antragseingang).",
     ),
 ]
+
+
+def check_arguments(args: Sequence[str]) -> None:
+    """Every argument is text. Bytes that are not UTF-8 reach Python as lone surrogates, which no
+    database, hash or terminal accepts; InputError naming the argument instead of a failure deep
+    in the store."""
+    for position, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(
+                f"Das {position}. Argument {arg!r} ist kein gültiger UTF-8-Text (Umlaute aus "
+                "einem Terminal mit anderem Zeichensatz?); bitte das Terminal auf UTF-8 stellen "
+                "(z. B. LANG=de_DE.UTF-8) und den Befehl erneut eingeben."
+            ) from None
 
 
 def parse_date(text: str, option: str) -> date:
