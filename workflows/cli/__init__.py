@@ -30,12 +30,20 @@ app = typer.Typer(
 )
 
 
+_registered: list[bool] = []
+
+
 def _register() -> None:
+    """Add every command group once per process (``main`` may be called many times in one
+    process: tests, the fuzz test)."""
+    if _registered:
+        return
     # Imported here so that `import workflows.cli` stays cheap and each group stays in its module.
     from workflows.cli import cases, dev, diagram, involvement, notify, rules, run
 
     for module in (rules, diagram, cases, involvement, notify, run, dev):
         module.register(app)
+    _registered.append(True)
 
 
 def _log_internal_error(exc: BaseException) -> str | None:
