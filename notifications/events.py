@@ -149,6 +149,12 @@ EVENTS: tuple[Event, ...] = (
         ),
         calendar=Method.REQUEST,
     ),
+    # § 119 Abs. 1 S. 3 SGB IX: a proposed conference turned down, on a statutory ground.
+    Event(
+        "proposal_refused",
+        "Vorschlag einer Gesamtplankonferenz abgelehnt",
+        (Rule(R.PERSON, "proposal_refused_person"),),
+    ),
     Event(
         "conference_rescheduled",
         "Gesamtplankonferenz verlegt",

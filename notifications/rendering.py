@@ -185,6 +185,7 @@ def _deadline_variables(
         "responsible_name": _party_name(agreement, context.get("responsible_party")),
         "to_name": context.get("to_name") or _party_name(agreement, context.get("to")),
         "forwarded_on": de_date(context.get("forwarded_on")) or None,
+        "ground": context.get("ground"),
     }
 
 

@@ -80,6 +80,8 @@ class CaseFacts:
     statement_by: tuple[str, ...] = ()
     #: The day the person was told of the right to object (§ 76 Abs. 2 Nr. 1 SGB X), if recorded.
     objection_notice_given_on: date | None = None
+    #: The person is the mother or father of a child (§ 119 Abs. 4 SGB IX: conference with consent).
+    is_parent: bool = False
 
 
 @dataclass(frozen=True)

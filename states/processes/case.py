@@ -160,7 +160,27 @@ def _conference_pending(ctx: StepContext) -> TransitionRefused:
 
 @guard(_conference_pending)
 def has_no_pending_conference(ctx: StepContext) -> bool:
-    return ctx.state_of(Process.CONFERENCE) not in conference.PENDING_STATES
+    return not conference.blocks_determination(ctx)
+
+
+#: § 119 Abs. 4 SGB IX: for a parent with a disability the conference is held with their consent.
+NORM_PARENT_CONFERENCE = "§ 119 Abs. 4 SGB IX"
+
+
+def _parent_conference_missing(ctx: StepContext) -> TransitionRefused:
+    return refused(
+        "Die Person ist Mutter oder Vater eines Kindes: Mit ihrer Zustimmung ist eine "
+        "Gesamtplankonferenz durchzuführen, bevor die Leistungen festgestellt werden. Bitte die "
+        "Zustimmung anfragen (request_consent) und die Konferenz durchführen, oder festhalten, "
+        "dass die Person nicht zustimmt (refuse_consent); der Fall bleibt im Zustand "
+        f"{_state_text(CaseState.ASSESSMENT)}",
+        NORM_PARENT_CONFERENCE,
+    )
+
+
+@guard(_parent_conference_missing)
+def has_parent_conference_unless_refused(ctx: StepContext) -> bool:
+    return not ctx.snapshot.facts.is_parent or conference.parent_conference_settled(ctx)
 
 
 def _check_forward_target(ctx: StepContext) -> None:
@@ -278,8 +298,16 @@ TRANSITIONS: tuple[Transition, ...] = (
         "determine_benefits",
         K.ASSESSMENT,
         K.DETERMINED,
-        guards=(has_no_open_statement, has_no_pending_conference),
+        guards=(
+            has_no_open_statement,
+            has_no_pending_conference,
+            has_parent_conference_unless_refused,
+        ),
     ),
+    # § 120 Abs. 4 SGB IX: in an urgent case benefits are provided provisionally, before the
+    # conference and the Bescheid; recorded with its reason, it stops no period.
+    Transition("grant_provisional_benefits", K.ASSESSMENT, K.ASSESSMENT),
+    Transition("grant_provisional_benefits", K.DETERMINED, K.DETERMINED),
     Transition("draw_up_plan", K.DETERMINED, K.PLANNED),
     Transition(
         "issue_decision", (K.DETERMINED, K.PLANNED), K.DECIDED, guards=(has_plan_unless_refusal,)
@@ -292,6 +320,17 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 def _accept(ctx: StepContext, fx: Effects) -> None:
     close_if_open(ctx, fx, "jurisdiction", DeadlineStatus.MET)
+
+
+#: § 120 Abs. 4 SGB IX: provisional benefits in an urgent case, before the conference.
+NORM_PROVISIONAL = "§ 120 Abs. 4 SGB IX"
+
+
+def _grant_provisionally(ctx: StepContext, fx: Effects) -> None:
+    """Recorded, with its reason in the audit entry (gpv's store only); the periods of § 14 and
+    § 15 SGB IX run on: a provisional benefit is no decision on the application."""
+    data = carry(ctx, Process.CASE)
+    fx.data = {**data, "provisional_since": data.get("provisional_since") or ctx.today.isoformat()}
 
 
 def _forward(ctx: StepContext, fx: Effects) -> None:
@@ -413,6 +452,12 @@ DEFINITION = ProcessDefinition(
             "Ende des Bewilligungszeitraums oder Aufhebung (§ 48 SGB X)",
         ),
         TriggerSpec(
+            "grant_provisional_benefits",
+            "Leistungen vorläufig erbringen (Eilfall)",
+            NORM_PROVISIONAL,
+            ("reason",),
+        ),
+        TriggerSpec(
             "withdraw",
             "Antrag zurücknehmen",
             # Before the Bescheid the application is taken back (§ 108 Abs. 1: benefits only on
@@ -434,5 +479,6 @@ DEFINITION = ProcessDefinition(
         "start_review": _start_review,
         "close": _close,
         "withdraw": _withdraw,
+        "grant_provisional_benefits": _grant_provisionally,
     },
 )

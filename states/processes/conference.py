@@ -36,6 +36,21 @@ from states.processes.definition import (
 )
 
 NORM = "§ 119 Abs. 1 SGB IX"
+#: The person and the rehabilitation carriers involved may propose a conference (§ 119 Abs. 1 S. 2
+#: SGB IX); the carrier may turn a proposal down only on one of the two grounds of S. 3.
+NORM_PROPOSAL = "§ 119 Abs. 1 S. 2 SGB IX"
+NORM_PROPOSAL_REFUSAL = "§ 119 Abs. 1 S. 3 SGB IX"
+#: The grounds of § 119 Abs. 1 S. 3 SGB IX (``refuse_proposal --set ground=…``).
+PROPOSAL_GROUNDS = {
+    "written_facts": "der maßgebliche Sachverhalt lässt sich schriftlich ermitteln",
+    "disproportionate": "der Aufwand steht nicht in angemessenem Verhältnis zum Umfang der "
+    "beantragten Leistung",
+}
+#: The same grounds in plain words, for the letter to the person.
+PROPOSAL_GROUNDS_PLAIN = {
+    "written_facts": "Wir können alles Wichtige auch schriftlich klären",
+    "disproportionate": "Eine Konferenz wäre zu viel Aufwand für die beantragte Hilfe",
+}
 #: Revoking the § 119 Zustimmung: the consent of § 119 Abs. 1 S. 1 is given and taken back under the
 #: same norm (legal-review m4: it is no data-protection Einwilligung).
 NORM_REVOCATION = "§ 119 Abs. 1 S. 1 SGB IX"
@@ -49,6 +64,7 @@ class ConferenceState(StrEnum):
     HELD = "held"
     REFUSED = "refused"
     CANCELLED = "cancelled"
+    PROPOSAL_REFUSED = "proposal_refused"
 
 
 #: A conference in one of these states was agreed to but not yet held (it blocks
@@ -150,6 +166,60 @@ def is_conference_day_reached(ctx: StepContext) -> bool:
     return ctx.today >= _scheduled_at(ctx).date()
 
 
+def blocks_determination(ctx: StepContext) -> bool:
+    """Whether the conference keeps the benefits from being determined: it was agreed to and not
+    yet held (§ 119 Abs. 1, § 120 Abs. 1 SGB IX), or it was proposed and the carrier has neither
+    followed nor refused the proposal (§ 119 Abs. 1 S. 2-3 SGB IX)."""
+    state = ctx.state_of(Process.CONFERENCE)
+    return state in PENDING_STATES or (state == C.CONSENT_PENDING and was_proposed(ctx))
+
+
+#: The states in which a parent's conference (§ 119 Abs. 4 SGB IX) no longer stands in the way:
+#: held, or the parent said no (refused, or revoked: the data records it).
+def parent_conference_settled(ctx: StepContext) -> bool:
+    state = ctx.state_of(Process.CONFERENCE)
+    if state in (C.HELD, C.REFUSED):
+        return True
+    return state == C.CANCELLED and bool(carry(ctx, Process.CONFERENCE).get("consent_revoked"))
+
+
+def was_proposed(ctx: StepContext) -> bool:
+    """Whether the current conference was proposed by the person or a carrier (§ 119 Abs. 1
+    S. 2 SGB IX): ``request_consent --set proposed_by=…``."""
+    return bool(carry(ctx, Process.CONFERENCE).get("proposed_by"))
+
+
+def _not_proposed(ctx: StepContext) -> TransitionRefused:
+    return refused(
+        "Abgelehnt werden kann nur ein Vorschlag der Person oder eines beteiligten Trägers "
+        "(request_consent --set proposed_by=person); eine Konferenz, die der Träger selbst "
+        "angefragt hat, sagt er mit cancel_conference ab. Sie bleibt im Zustand "
+        f"{_state_text(ctx.state_of(Process.CONFERENCE))}",
+        NORM_PROPOSAL_REFUSAL,
+    )
+
+
+@guard(_not_proposed)
+def is_a_proposal(ctx: StepContext) -> bool:
+    return was_proposed(ctx)
+
+
+def _proposal_pending(ctx: StepContext) -> TransitionRefused:
+    return refused(
+        "Die Konferenz geht auf einen Vorschlag zurück; dem ist grundsätzlich zu folgen, "
+        "abgelehnt wird er nur mit einem der Gründe des § 119 Abs. 1 S. 3 SGB IX "
+        "(refuse_proposal --set ground=written_facts|disproportionate --set reason=…). Sie bleibt "
+        f"im Zustand {_state_text(ctx.state_of(Process.CONFERENCE))}",
+        NORM_PROPOSAL_REFUSAL,
+    )
+
+
+@guard(_proposal_pending)
+def is_not_a_pending_proposal(ctx: StepContext) -> bool:
+    """A proposal still awaiting consent is not silently cancelled by the carrier."""
+    return not (was_proposed(ctx) and ctx.state_of(Process.CONFERENCE) == C.CONSENT_PENDING)
+
+
 C = ConferenceState
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("give_consent", C.CONSENT_PENDING, C.CONSENTED),
@@ -157,17 +227,24 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("schedule_conference", C.CONSENTED, C.SCHEDULED, guards=(is_future_working_day,)),
     Transition("reschedule_conference", C.SCHEDULED, C.SCHEDULED, guards=(is_future_working_day,)),
     Transition("hold_conference", C.SCHEDULED, C.HELD, guards=(is_conference_day_reached,)),
-    Transition("cancel_conference", (C.CONSENT_PENDING, C.CONSENTED, C.SCHEDULED), C.CANCELLED),
+    Transition(
+        "cancel_conference",
+        (C.CONSENT_PENDING, C.CONSENTED, C.SCHEDULED),
+        C.CANCELLED,
+        guards=(is_not_a_pending_proposal,),
+    ),
+    Transition("refuse_proposal", C.CONSENT_PENDING, C.PROPOSAL_REFUSED, guards=(is_a_proposal,)),
     Transition("revoke_consent", (C.CONSENTED, C.SCHEDULED), C.CANCELLED),
 )
 
 STATES: dict[StrEnum, StateSpec] = {
-    C.CONSENT_PENDING: StateSpec("Einwilligung angefragt", initial=True),
-    C.CONSENTED: StateSpec("Einwilligung erteilt"),
+    C.CONSENT_PENDING: StateSpec("Zustimmung angefragt", initial=True),
+    C.CONSENTED: StateSpec("Zustimmung erteilt"),
     C.SCHEDULED: StateSpec("terminiert"),
     C.HELD: StateSpec("durchgeführt", final=True),
-    C.REFUSED: StateSpec("Einwilligung verweigert", final=True),
+    C.REFUSED: StateSpec("Zustimmung verweigert", final=True),
     C.CANCELLED: StateSpec("abgesagt", final=True),
+    C.PROPOSAL_REFUSED: StateSpec("Vorschlag abgelehnt", final=True),
 }
 
 
@@ -209,9 +286,49 @@ def _norm(ctx: StepContext, norm: str = NORM) -> str:
 
 
 def _request(ctx: StepContext, fx: Effects) -> None:
-    fx.data = {}
+    proposer = ctx.params.get("proposed_by", "").strip()
+    fx.data = {"proposed_by": proposer, "proposed_on": ctx.today.isoformat()} if proposer else {}
     fx.notifications.append(
         NotificationEvent("consent_requested", Process.CONFERENCE, {"norm": _norm(ctx)})
+    )
+
+
+def _check_proposer(ctx: StepContext) -> None:
+    """``proposed_by`` is the person or a rehabilitation carrier of the agreement (§ 119 Abs. 1
+    S. 2 SGB IX: "die Leistungsberechtigten und die beteiligten Rehabilitationsträger")."""
+    proposer = ctx.params.get("proposed_by", "").strip()
+    if not proposer or proposer == "person":
+        return
+    carriers = ctx.agreement.decision_deadline.rehabilitation_carrier_kinds
+    party = ctx.agreement.parties.get(proposer)
+    if party is None or party.kind not in carriers:
+        raise InputError(
+            f"proposed_by={proposer!r}: vorschlagen können die Person (proposed_by=person) und "
+            f"die beteiligten Rehabilitationsträger ({NORM_PROPOSAL})."
+        )
+
+
+def _check_refusal_ground(ctx: StepContext) -> None:
+    ground = ctx.params.get("ground", "").strip()
+    if ground not in PROPOSAL_GROUNDS:
+        raise InputError(
+            f"Für „refuse_proposal“ ist ground={ground!r} kein Grund des {NORM_PROPOSAL_REFUSAL}; "
+            f"möglich sind: {', '.join(PROPOSAL_GROUNDS)} (--set ground=written_facts)."
+        )
+
+
+def _refuse_proposal(ctx: StepContext, fx: Effects) -> None:
+    # The reason stays in the audit entry's params (gpv's store); the person is told by letter.
+    fx.data = {**carry(ctx, Process.CONFERENCE), "refusal_ground": ctx.params["ground"].strip()}
+    fx.notifications.append(
+        NotificationEvent(
+            "proposal_refused",
+            Process.CONFERENCE,
+            {
+                "norm": NORM_PROPOSAL_REFUSAL,
+                "ground": PROPOSAL_GROUNDS_PLAIN[ctx.params["ground"].strip()],
+            },
+        )
     )
 
 
@@ -238,6 +355,7 @@ def _cancel(ctx: StepContext, fx: Effects) -> None:
 
 def _revoke(ctx: StepContext, fx: Effects) -> None:
     _cancel(ctx, fx)
+    fx.data = {**(fx.data or {}), "consent_revoked": True}
     fx.consent = ConsentRecord("conference", ConsentStatus.REVOKED, _norm(ctx, NORM_REVOCATION))
 
 
@@ -248,9 +366,15 @@ DEFINITION = ProcessDefinition(
     states=STATES,
     transitions=TRANSITIONS,
     triggers=(
-        TriggerSpec("request_consent", "Einwilligung anfragen", NORM),
-        TriggerSpec("give_consent", "Einwilligung erteilen", NORM),
-        TriggerSpec("refuse_consent", "Einwilligung verweigern", NORM, optional=("reason",)),
+        TriggerSpec("request_consent", "Zustimmung anfragen", NORM, optional=("proposed_by",)),
+        TriggerSpec("give_consent", "Zustimmung erteilen", NORM),
+        TriggerSpec("refuse_consent", "Zustimmung verweigern", NORM, optional=("reason",)),
+        TriggerSpec(
+            "refuse_proposal",
+            "Vorschlag einer Konferenz ablehnen",
+            NORM_PROPOSAL_REFUSAL,
+            ("ground", "reason"),
+        ),
         TriggerSpec("schedule_conference", "Konferenz ansetzen", NORM, ("date", "location")),
         TriggerSpec(
             "reschedule_conference",
@@ -271,8 +395,11 @@ DEFINITION = ProcessDefinition(
         "schedule_conference": "Angesetzt wird erst, wenn die Person eingewilligt hat "
         "(give_consent); ein angesetzter Termin wird mit reschedule_conference verlegt.",
         "hold_conference": "Durchgeführt werden kann nur eine angesetzte Konferenz.",
+        "refuse_proposal": "Abgelehnt wird ein Vorschlag, solange die Zustimmung aussteht.",
     },
     input_checks={
+        "request_consent": _check_proposer,
+        "refuse_proposal": _check_refusal_ground,
         "schedule_conference": _check_schedule_input,
         "reschedule_conference": _check_schedule_input,
     },
@@ -284,5 +411,6 @@ DEFINITION = ProcessDefinition(
         "reschedule_conference": _reschedule,
         "cancel_conference": _cancel,
         "revoke_consent": _revoke,
+        "refuse_proposal": _refuse_proposal,
     },
 )

@@ -50,6 +50,10 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     ),
     "statement_overdue": _deadline("statement", "2026-03-16", STATEMENT_NORM, STATEMENT[1], "spdi"),
     "objection_notice": {},
+    "proposal_refused": {
+        "norm": "§ 119 Abs. 1 S. 3 SGB IX",
+        "ground": "Wir können alles Wichtige auch schriftlich klären",
+    },
     "statement_delivered": {"decision_due": "2026-03-30", "norm": "§ 14 Abs. 2 S. 3 SGB IX"},
     "statement_declined": {},
     "statement_cancelled": {},

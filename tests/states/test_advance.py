@@ -481,7 +481,7 @@ def test_scheduling_a_conference_on_christi_himmelfahrt_is_refused() -> None:
         step(consented(), "schedule_conference", at(2026, 4, 20), date="2026-05-14T10:00",
              location="Kreishaus")  # fmt: skip
     assert "2026-05-14 ist ein Feiertag in NRW (Christi Himmelfahrt)" in info.value.message
-    assert "„Einwilligung erteilt“ (consented)" in info.value.message
+    assert "„Zustimmung erteilt“ (consented)" in info.value.message
 
 
 def test_scheduling_a_conference_on_a_saturday_is_refused() -> None:

@@ -26,6 +26,8 @@ VALID_PARAMS: Mapping[str, Mapping[str, str]] = {
     "decline_statement_request": {"reason": "Keine freie Kapazität"},
     "schedule_conference": {"date": "2026-05-15T10:00", "location": "Kreishaus Unna, Raum 2"},
     "reschedule_conference": {"date": "2026-05-18T14:00", "location": "Kreishaus Unna, Raum 3"},
+    "grant_provisional_benefits": {"reason": "Tod der Mutter, mit der die Person lebte"},
+    "refuse_proposal": {"ground": "written_facts", "reason": "Sachverhalt liegt schriftlich vor"},
 }
 
 REFUSED = None
@@ -39,10 +41,18 @@ EXPECTED: Mapping[Process, Mapping[str, Mapping[str, str]]] = {
             "forward": "forwarded",
             "withdraw": "withdrawn",
         },
-        "assessment": {"determine_benefits": "determined", "withdraw": "withdrawn"},
+        "assessment": {
+            "determine_benefits": "determined",
+            "grant_provisional_benefits": "assessment",
+            "withdraw": "withdrawn",
+        },
         # An approval needs the Gesamtplan first (§ 121 Abs. 1 SGB IX); see test_advance for the
         # refusal that may be issued without it.
-        "determined": {"draw_up_plan": "planned", "withdraw": "withdrawn"},
+        "determined": {
+            "draw_up_plan": "planned",
+            "grant_provisional_benefits": "determined",
+            "withdraw": "withdrawn",
+        },
         "planned": {"issue_decision": "decided", "withdraw": "withdrawn"},
         "decided": {"start_review": "assessment", "close": "closed", "withdraw": "withdrawn"},
         "closed": {},
@@ -64,6 +74,7 @@ EXPECTED: Mapping[Process, Mapping[str, Mapping[str, str]]] = {
     },
     Process.CONFERENCE: {
         NONE: {"request_consent": "consent_pending"},
+        # refuse_proposal needs a proposal (§ 119 Abs. 1 S. 2-3 SGB IX): test_person_rights.
         "consent_pending": {
             "give_consent": "consented",
             "refuse_consent": "refused",
@@ -83,6 +94,7 @@ EXPECTED: Mapping[Process, Mapping[str, Mapping[str, str]]] = {
         "held": {"request_consent": "consent_pending"},
         "refused": {"request_consent": "consent_pending"},
         "cancelled": {"request_consent": "consent_pending"},
+        "proposal_refused": {"request_consent": "consent_pending"},
     },
     Process.HOUSING: {
         NONE: {"request_housing_support": "requested"},

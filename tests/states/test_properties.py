@@ -7,6 +7,7 @@ import contextlib
 import copy
 import random
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -46,7 +47,7 @@ def params_for(draw: st.DrawFn, trigger: str, now: datetime) -> dict[str, str]:
         day = now.date() + timedelta(days=draw(st.integers(-2, 12)))
         when = f"{day.isoformat()}T{draw(st.sampled_from(['08:30', '10:00', '16:00']))}"
         return {"date": when, "location": draw(st.sampled_from(["Kreishaus Unna", "Rathaus"]))}
-    return {}
+    return _rights_params(lambda options: draw(st.sampled_from(options)), trigger)
 
 
 @st.composite
@@ -182,4 +183,16 @@ def _plain_params(rng: random.Random, trigger: str, now: datetime) -> dict[str, 
         day = now.date() + timedelta(days=rng.randint(-2, 12))
         when = f"{day.isoformat()}T{rng.choice(['08:30', '10:00', '16:00'])}"
         return {"date": when, "location": rng.choice(["Kreishaus Unna", "Rathaus"])}
+    return _rights_params(rng.choice, trigger)
+
+
+def _rights_params(choose: Any, trigger: str) -> dict[str, str]:
+    """The person's rights (§ 119 Abs. 1 S. 2-3, § 120 Abs. 4 SGB IX): a proposal, its refusal
+    on a ground, an urgent provisional benefit; some of them malformed."""
+    if trigger == "request_consent":
+        return choose([{}, {"proposed_by": "person"}, {"proposed_by": "lwl"}])
+    if trigger == "refuse_proposal":
+        return choose([{"ground": "written_facts", "reason": "liegt vor"}, {"ground": "x"}, {}])
+    if trigger == "grant_provisional_benefits":
+        return choose([{"reason": "Eilfall"}, {}])
     return {}
