@@ -188,6 +188,19 @@ EVENTS: tuple[Event, ...] = (
         (Rule(R.RESPONSIBLE, "housing_reminder", fallback=R.HOUSING),),
         deadline_rule="housing_ack",
     ),
+    # The seed: the Kreis supports housing "nur mit strukturellen Rahmenbedingungen" (legal-review
+    # M6). By default a lapsed request goes to the housing contact and the carrier only; the
+    # agreement escalates to the Kreis supervisors only where it says so (overdue_event of
+    # [deadlines.housing_ack] = "housing_overdue").
+    Event(
+        "housing_lapsed",
+        "Unterstützung bei der Wohnungssuche nicht bestätigt",
+        (
+            Rule(R.RESPONSIBLE, "housing_lapsed", fallback=R.HOUSING),
+            Rule(R.CARRIER, "housing_overdue_carrier"),
+        ),
+        deadline_rule="housing_ack",
+    ),
     Event(
         "housing_overdue",
         "Unterstützung bei der Wohnungssuche überfällig",

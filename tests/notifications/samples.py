@@ -65,6 +65,9 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "housing_reminder": _deadline(
         "housing_ack", "2026-03-16", HOUSING_NORM, HOUSING_TITLE, "kreis-unna-wohnen"
     ),
+    "housing_lapsed": _deadline(
+        "housing_ack", "2026-03-16", HOUSING_NORM, HOUSING_TITLE, "kreis-unna-wohnen"
+    ),
     "housing_overdue": _deadline(
         "housing_ack", "2026-03-16", HOUSING_NORM, HOUSING_TITLE, "kreis-unna-wohnen"
     ),
