@@ -292,18 +292,24 @@ def fire(
     *,
     at: datetime,
     by: str,
+    allow_future: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Apply one trigger of the engine's vocabulary to a case; returns the case as in show.
 
-    Raises InputError for an unknown trigger or case or a malformed parameter, TransitionRefused
-    when the rules say no, ConflictError when the case changed between load and persist.
+    Raises InputError for an unknown trigger or case or a malformed parameter, or a step dated
+    after ``now`` (default: the clock; ``allow_future`` lets the carrier's own steps through, never
+    one that records what happened, :mod:`states.step_time`), TransitionRefused when the rules say
+    no, ConflictError when the case changed between load and persist.
     """
     from states.advance import advance
+    from states.step_time import check_step_time
     from states.triggers import TRIGGERS
 
     if trigger not in TRIGGERS:
         raise InputError(f"Unbekannter Auslöser {trigger!r}; bekannt sind: {', '.join(TRIGGERS)}.")
     _check_aware(at)
+    check_step_time(trigger, at, now or datetime.now(UTC), allow_future=allow_future)
     agreement = load_agreement()
     with read_session(engine) as session:
         loaded = cases.load_snapshot(session, case_id)

@@ -25,6 +25,7 @@ PLAN_2028 = ["--set", "review=2028-03-31"]
 PLAN_2030 = ["--set", "review=2030-01-31"]
 APPROVAL_2030 = ["--set", "outcome=approval", "--set", "approved_until=2030-02-28"]
 APPROVAL_2028 = ["--set", "outcome=approval", "--set", "approved_until=2028-04-30"]
+IN_2028 = ["--now", "2028-03-03T08:00"]
 STEPS: list[tuple[str, list[str], dict[str, str]]] = [
     ("accept_jurisdiction", ["--at", "2026-03-04"], {"case": "assessment"}),
     ("request_statement", ["--at", "2026-03-05"], {"statement": "requested"}),
@@ -41,10 +42,11 @@ STEPS: list[tuple[str, list[str], dict[str, str]]] = [
     ("determine_benefits", ["--at", "2026-04-09"], {"case": "determined"}),
     ("draw_up_plan", ["--at", "2026-04-09T14:00", *PLAN_2028], {"case": "planned"}),
     ("issue_decision", ["--at", "2026-04-10", *APPROVAL_2028], {"case": "decided"}),
-    ("start_review", ["--at", "2028-02-21"], {"case": "assessment"}),
-    ("determine_benefits", ["--at", "2028-03-01"], {"case": "determined"}),
-    ("draw_up_plan", ["--at", "2028-03-01T14:00", *PLAN_2030], {"case": "planned"}),
-    ("issue_decision", ["--at", "2028-03-02", *APPROVAL_2030], {"case": "decided"}),
+    # Two years on: the clock of the replay (a step after now is refused, issue 12).
+    ("start_review", ["--at", "2028-02-21", *IN_2028], {"case": "assessment"}),
+    ("determine_benefits", ["--at", "2028-03-01", *IN_2028], {"case": "determined"}),
+    ("draw_up_plan", ["--at", "2028-03-01T14:00", *PLAN_2030, *IN_2028], {"case": "planned"}),
+    ("issue_decision", ["--at", "2028-03-02", *APPROVAL_2030, *IN_2028], {"case": "decided"}),
 ]
 
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from states.errors import InputError
 from workflows.cli.options import (
     MAX_LIMIT,
     BenefitOpt,
@@ -50,18 +51,82 @@ audit_app = typer.Typer(help="Die Verlaufskette (Audit) prüfen.", no_args_is_he
 # Human output
 
 
+def _party(party_id: str | None) -> str:
+    """A party's name as the agreement gives it (the id when it names none)."""
+    from states.agreement import load_agreement
+
+    parties = load_agreement().parties
+    return parties[party_id].name if party_id in parties else str(party_id or "–")
+
+
+def _town(slug: str) -> str:
+    from states.agreement import load_agreement
+
+    towns = load_agreement().towns
+    return towns[slug].name if slug in towns else slug
+
+
+def _rule(rule: str) -> str:
+    """A deadline rule's German title (agreement file), e.g. „Entscheidung über den Antrag“."""
+    from states.agreement import load_agreement
+
+    found = load_agreement().rules.get(rule)
+    return found.title if found is not None else rule
+
+
+def _processes(case: dict[str, Any]) -> str:
+    from states.glossary import process_title, state_label
+
+    return ", ".join(
+        f"{process_title(name)}: {state_label(name, state) if state else '–'}"
+        for name, state in case["processes"].items()
+    )
+
+
 def _status_line(case: dict[str, Any]) -> str:
-    procs = ", ".join(f"{name}={state or '–'}" for name, state in case["processes"].items())
-    return f"{case['id']}: {case['status']} ({procs}; Version {case['version']})"
+    from states.glossary import state_label
+
+    status = state_label("case", case["status"])
+    return f"{case['id']}: {status} ({_processes(case)}; Version {case['version']})"
+
+
+def _print_deadlines(deadlines: list[dict[str, Any]]) -> None:
+    from states.glossary import DEADLINE_STATUS_LABELS
+
+    typer.echo("Fristen:")
+    for d in deadlines:
+        why = f"  ({d['variant_reason']})" if d.get("variant_reason") else ""
+        # An internal target before the legal latest date shows both (§ 121 Abs. 2 S. 2).
+        latest = f" (spätestens {d['latest']})" if d.get("latest", d["due"]) > d["due"] else ""
+        status = DEADLINE_STATUS_LABELS.get(d["status"], d["status"])
+        typer.echo(f"  {_rule(d['rule'])}: fällig {d['due']}{latest}  {status}  {d['norm']}{why}")
+
+
+def _print_history(history: list[dict[str, Any]]) -> None:
+    from states.glossary import state_label, trigger_label
+    from states.triggers import TRIGGER_SPECS
+
+    typer.echo("Verlauf:")
+    for h in history:
+        spec = TRIGGER_SPECS.get(h["trigger"])
+        process = str(spec.process) if spec is not None else "case"
+        before = state_label(process, h["from"]) if h["from"] else "–"
+        typer.echo(
+            f"  {h['at']}  {trigger_label(h['trigger'])}: {before} → "
+            f"{state_label(process, h['to'])}  ({h['by']})"
+        )
 
 
 def _print_case(case: dict[str, Any]) -> None:
+    from states.glossary import state_label
+
+    carrier = _party(case["carrier"])
     typer.echo(
-        f"Fall {case['id']}  Status: {case['status']}  Träger: {case['carrier']}  "
-        f"Ort: {case['municipality']}  Version: {case['version']}"
+        f"Fall {case['id']}  Status: {state_label('case', case['status'])}  Träger: {carrier}  "
+        f"Ort: {_town(case['municipality'])}  Version: {case['version']}"
     )
     if case.get("received_on"):
-        typer.echo(f"Eingang: {case['received_on']} bei {case['carrier']} (§ 14 Abs. 1 SGB IX)")
+        typer.echo(f"Eingang: {case['received_on']} bei {carrier} (§ 14 Abs. 1 SGB IX)")
     if case.get("forwarded_from"):
         typer.echo(f"Weitergeleitet von: {case['forwarded_from']} (§ 14 Abs. 2 S. 4 SGB IX)")
     if case.get("forwarded_to"):
@@ -69,29 +134,15 @@ def _print_case(case: dict[str, Any]) -> None:
     routing = case.get("routing") or {}
     if routing.get("reason"):
         _print_routing(routing)
-    typer.echo(
-        "Prozesse: "
-        + ", ".join(f"{name}={state or '–'}" for name, state in case["processes"].items())
-    )
+    typer.echo(f"Prozesse: {_processes(case)}")
     if case["deadlines"]:
-        typer.echo("Fristen:")
-        for d in case["deadlines"]:
-            why = f"  ({d['variant_reason']})" if d.get("variant_reason") else ""
-            # An internal target before the legal latest date shows both (§ 121 Abs. 2 S. 2).
-            latest = f" (spätestens {d['latest']})" if d.get("latest", d["due"]) > d["due"] else ""
-            typer.echo(
-                f"  {d['rule']:<13} fällig {d['due']}{latest}  {d['status']:<10} {d['norm']}{why}"
-            )
+        _print_deadlines(case["deadlines"])
     if case["history"]:
-        typer.echo("Verlauf:")
-        for h in case["history"]:
-            typer.echo(
-                f"  {h['at']}  {h['trigger']:<26} {h['from'] or '–'} → {h['to']}  ({h['by']})"
-            )
+        _print_history(case["history"])
 
 
 def _print_routing(routing: dict[str, Any]) -> None:
-    advice = routing.get("carrier") or "nicht eindeutig"
+    advice = _party(routing["carrier"]) if routing.get("carrier") else "nicht eindeutig"
     typer.echo(
         f"Zuständigkeit laut Regeln: {advice}: {routing['reason']} ({routing['legal_basis']})"
     )
@@ -142,7 +193,7 @@ def case_open(
     from workflows import service
 
     case = service.open_case(
-        engine(),
+        engine(create=True),
         received=parse_date(received, "--received"),
         birth_date=parse_date(birth_date, "--birth-date"),
         municipality=municipality,
@@ -185,7 +236,11 @@ def case_show(
 @case_app.command("list")
 def case_list(
     status: Annotated[
-        str | None, typer.Option("--status", help="Nur Fälle in diesem Status.")
+        str | None,
+        typer.Option(
+            "--status",
+            help="Nur Fälle in diesem Status (ID oder deutsch, z. B. Bedarfsermittlung).",
+        ),
     ] = None,
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Nur Fälle mit überschrittener Frist.")
@@ -202,11 +257,12 @@ def case_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Fälle auflisten (neuester Eingang zuerst)."""
+    from states.glossary import state_label, status_id
     from workflows import service
 
     cases = service.list_cases(
         engine(),
-        status=status,
+        status=(status_id(status) or status) if status is not None else None,
         overdue=overdue,
         municipality=municipality,
         now=parse_when(now, "--now"),
@@ -218,8 +274,9 @@ def case_list(
     for c in cases:
         flag = "  ÜBERFÄLLIG" if c["overdue"] else ""
         typer.echo(
-            f"{c['id']}  {c['status']:<10} {c['carrier']:<22} {c['municipality']:<13} "
-            f"Eingang {c['received_on']}  nächste Frist {c['next_due'] or '–'}{flag}"
+            f"{c['id']}  {state_label('case', c['status']):<24} {_party(c['carrier']):<28} "
+            f"{_town(c['municipality']):<13} Eingang {c['received_on']}  "
+            f"nächste Frist {c['next_due'] or '–'}{flag}"
         )
     typer.echo(f"{len(cases)} Fälle")
 
@@ -250,10 +307,105 @@ def case_update(
         typer.echo(_status_line(case))
 
 
+@case_app.command("correct")
+def case_correct(
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Fall-ID.")],
+    field: Annotated[
+        str,
+        typer.Option(
+            "--field",
+            metavar="FELD",
+            help="received_on (Antragseingang) oder municipality (Wohnort).",
+        ),
+    ],
+    value: Annotated[
+        str,
+        typer.Option(
+            "--value", metavar="WERT", help="Der richtige Wert: JJJJ-MM-TT bzw. die Stadt."
+        ),
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Warum berichtigt wird (steht im Verlauf).")
+    ],
+    at: Annotated[str | None, typer.Option("--at", help="Zeitpunkt der Berichtigung.")] = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Einen falsch erfassten Antragseingang oder Wohnort berichtigen: ein eigener Schritt im
+    Verlauf mit Grund, nie eine stille Änderung.
+
+    Ein neuer Antragseingang berechnet die Fristen neu, die an ihm hängen (§ 14 Abs. 1 S. 1,
+    § 14 Abs. 2 SGB IX; die alten stehen als „ersetzt“ im Verlauf). Ein neuer Wohnort prüft die
+    Zuständigkeit neu; der Träger bleibt, eine andere Antwort steht als „Zuständigkeit prüfen“
+    beim Fall. Nach dem Bescheid oder vor einem schon erfassten Schritt: abgelehnt (Exit-Code 3)."""
+    from workflows.corrections import correct_case
+
+    case = correct_case(
+        engine(),
+        case_id,
+        field=field,
+        value=value,
+        reason=reason,
+        at=parse_when(at, "--at"),
+        by=default_user(by),
+    )
+    if as_json:
+        emit_json(case)
+    else:
+        _print_case(case)
+
+
+FIRE_HELP = """Einen Schritt auf einen Fall anwenden; gibt die neue Statuszeile aus.
+
+Der Schritt läuft über den Prefect-Server, den gpv run für diesen Datenordner gestartet hat
+(oder GPV_PREFECT_URL), als Lauf der Bereitstellung „fire-trigger“; ohne Server derselbe Code
+direkt in der Datenbank. Welcher Weg, steht auf stderr. Ein Zeitpunkt nach jetzt wird
+abgelehnt (--allow-future für eigene Schritte im Voraus); was erst geschehen muss (Konferenz
+durchgeführt, Stellungnahme eingegangen, Bescheid erlassen …), nie.
+"""
+
+
+def fire_help() -> str:
+    """The help of ``gpv fire``: :data:`FIRE_HELP` and every trigger with its German label and
+    parameters (``--set name=format``), from the process definitions."""
+    from states.glossary import PARAMETER_FORMATS
+    from states.triggers import TRIGGER_SPECS
+
+    lines = [FIRE_HELP, "\b\nAuslöser:"]
+    for name, spec in TRIGGER_SPECS.items():
+        params = [f"--set {p}=…" for p in spec.required]
+        params += [f"[--set {p}=…]" for p in spec.optional]
+        lines.append(f"  {name:<28} {spec.label}" + (f"  {' '.join(params)}" if params else ""))
+    lines.append("\b\nParameter:")
+    lines += [f"  {name:<15} {form}" for name, form in PARAMETER_FORMATS.items()]
+    return "\n".join(lines)
+
+
+def _check_required(trigger: str, params: dict[str, str]) -> None:
+    """A missing parameter named with the ``--set key=value`` form and its format, before the
+    step goes anywhere (the rules check again, ``states.advance``)."""
+    from states.glossary import set_form
+    from states.triggers import TRIGGER_SPECS
+
+    spec = TRIGGER_SPECS.get(trigger)
+    if spec is None:
+        return
+    missing = [name for name in spec.required if not params.get(name, "").strip()]
+    if missing:
+        raise InputError(
+            f"Für „{spec.label}“ ({trigger}) fehlt "
+            + " und ".join(set_form(name) for name in missing)
+            + f"; z. B. gpv fire FALL {trigger} "
+            + " ".join(f"--set {name}=…" for name in spec.required)
+            + "."
+        )
+
+
 def fire_command(
     case_id: Annotated[str, typer.Argument(metavar="ID", help="Fall-ID.")],
     trigger: Annotated[
-        str, typer.Argument(metavar="TRIGGER", help="Auslöser, z. B. request_statement.")
+        str,
+        typer.Argument(metavar="TRIGGER", help="Auslöser, z. B. request_statement (Liste unten)."),
     ],
     at: Annotated[
         str | None, typer.Option("--at", help="Wirksamer Zeitpunkt (JJJJ-MM-TT = 12:00 Uhr).")
@@ -263,17 +415,34 @@ def fire_command(
         list[str] | None,
         typer.Option("--set", help="Parameter Schlüssel=Wert (mehrfach möglich)."),
     ] = None,
+    allow_future: Annotated[
+        bool,
+        typer.Option(
+            "--allow-future",
+            help="Einen eigenen Schritt mit Zeitpunkt nach jetzt erfassen (nicht für Schritte, "
+            "die festhalten, was geschehen ist).",
+        ),
+    ] = False,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now", hidden=True, help="Stichzeitpunkt statt der Uhr (Nachbildungen, Tests)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Einen Schritt auf einen Fall anwenden; gibt die neue Statuszeile aus.
-
-    Ist ein Prefect-Server konfiguriert (GPV_PREFECT_URL oder PREFECT_API_URL) und erreichbar,
-    läuft der Schritt als Lauf der Deployment „fire-trigger“; sonst derselbe Code in diesem Prozess.
-    """
     from workflows.orchestration.submit import run_step
 
+    params = parse_settings(settings)
+    _check_required(trigger, params)
     case = run_step(
-        case_id, trigger, parse_settings(settings), parse_when(at, "--at"), default_user(by)
+        case_id,
+        trigger,
+        params,
+        parse_when(at, "--at"),
+        default_user(by),
+        allow_future=allow_future,
+        now=parse_when(now, "--now") if now else None,
     )
     if as_json:
         emit_json(case)
@@ -301,11 +470,13 @@ def tasks_command(
     if as_json:
         emit_json(items)
         return
+    from states.glossary import process_title
+
     for t in items:
         flag = "  ÜBERFÄLLIG" if t["overdue"] else ""
         typer.echo(
-            f"{t['due']}  {t['party']:<22} {t['case_id']}  {t['process']:<10} "
-            f"{t['expected']} ({t['norm']}){flag}"
+            f"{t['due']}  {_party(t['party']):<28} {t['case_id']}  "
+            f"{process_title(t['process']):<22} {t['expected']} ({t['norm']}){flag}"
         )
     typer.echo(f"{len(items)} offene Aufgaben")
 
@@ -377,7 +548,7 @@ def audit_verify(as_json: JsonOpt = False) -> None:
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.add_typer(case_app, name="case")
-    app.command("fire")(fire_command)
+    app.command("fire", help=fire_help())(fire_command)
     app.command("tasks")(tasks_command)
     app.command("sweep")(sweep_command)
     app.add_typer(audit_app, name="audit")

@@ -46,16 +46,52 @@ ParentsMunicipalityOpt = Annotated[
         "bestimmt das zuständige Jugendamt (§ 86 Abs. 1 S. 1 SGB VIII).",
     ),
 ]
+
+
+def disability_ids(text: str | None) -> str | None:
+    """``--disability seelisch,körperlich`` → ``mental,physical``: German names beside the ids
+    (:mod:`states.glossary`); an unknown word passes unchanged, so routing names the choices."""
+    from states.glossary import DISABILITY_LABELS, glossary_id
+
+    if text is None:
+        return None
+    parts = [part for part in text.split(",") if part.strip()]
+    return ",".join(glossary_id(part, DISABILITY_LABELS) or part for part in parts) or text
+
+
+def benefit_id(text: str | None) -> str | None:
+    """``--benefit "ambulant betreutes Wohnen"`` → ``supported_living`` (unknown: unchanged)."""
+    from states.glossary import BENEFIT_LABELS, glossary_id
+
+    return None if text is None else glossary_id(text, BENEFIT_LABELS) or text
+
+
+def school_id(text: str | None) -> str | None:
+    """``--school in-schule`` → ``in_school`` (also the German labels; unknown: unchanged)."""
+    from states.glossary import SCHOOL_STATUS_ALIASES, SCHOOL_STATUS_LABELS, glossary_id
+
+    if text is None:
+        return None
+    return glossary_id(text, SCHOOL_STATUS_LABELS, SCHOOL_STATUS_ALIASES) or text
+
+
 DisabilityOpt = Annotated[
     str,
     typer.Option(
         "--disability",
-        help="Behinderungsart(en), durch Komma getrennt: physical, intellectual, mental, "
-        "sensory, addiction.",
+        callback=disability_ids,
+        help="Behinderungsart(en), durch Komma getrennt: physical (körperlich), intellectual "
+        "(geistig), mental (seelisch), sensory (Sinnesbehinderung), addiction (Sucht).",
     ),
 ]
 BenefitOpt = Annotated[
-    str, typer.Option("--benefit", help="Leistungsart (Glossar-ID, z. B. supported_living).")
+    str,
+    typer.Option(
+        "--benefit",
+        callback=benefit_id,
+        help="Leistungsart: Glossar-ID oder deutscher Name, z. B. supported_living oder "
+        '"ambulant betreutes Wohnen" (gpv rules zeigt alle).',
+    ),
 ]
 SchoolFinishedOpt = Annotated[
     str | None,
@@ -68,8 +104,10 @@ SchoolOpt = Annotated[
     str | None,
     typer.Option(
         "--school",
-        help="Schulausbildung an einer allgemeinen Schule oder Förderschule: in-school (läuft), "
-        "finished (beendet) oder none (besucht keine Schule). Pflicht im Alter von 5 bis 25 "
+        callback=school_id,
+        help="Schulausbildung an einer allgemeinen Schule oder Förderschule: in-school/in-schule "
+        "(läuft), finished/beendet oder none/keine (besucht keine Schule). Pflicht im Alter von "
+        "5 bis 25 "
         "Jahren (AG-SGB IX NRW § 1 Abs. 2 S. 1: das Ende der Schulausbildung entscheidet).",
     ),
 ]
@@ -122,12 +160,15 @@ def _plausible(day: date, text: str, option: str) -> date:
 
 
 def parse_when(text: str | None, option: str) -> datetime:
-    """``None`` → now; a date → 12:00 Europe/Berlin that day; a naive time → Europe/Berlin."""
+    """``None`` → now; a date → 12:00 Europe/Berlin that day (today: now, while 12:00 is still
+    ahead, so a step dated today is never "after now", :mod:`states.step_time`); a naive time →
+    Europe/Berlin."""
     if text is None or not text.strip():
         return datetime.now(UTC)
     value = text.strip()
     if _ISO_DATE.match(value):
-        return datetime.combine(parse_date(value, option), time(12, 0), BERLIN)
+        noon = datetime.combine(parse_date(value, option), time(12, 0), BERLIN)
+        return min(noon, datetime.now(UTC)) if noon.date() == datetime.now(BERLIN).date() else noon
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
@@ -166,8 +207,16 @@ def parse_settings(items: list[str] | None) -> dict[str, str]:
     return params
 
 
-def engine() -> Engine:
-    """The application database, migrated to the current schema."""
+def engine(*, create: bool = False) -> Engine:
+    """The application database, migrated to the current schema.
+
+    Only a command that starts a store (``case open``; ``run`` and ``dev seed`` open theirs
+    directly) passes ``create``; every other command needs a data folder that is there already
+    (:func:`workflows.settings.existing_data_dir`, exit 2 with the way to make one), so a typo in
+    the working directory never leaves an empty store behind."""
+    from workflows.settings import existing_data_dir
     from workflows.store.db import ready_engine
 
+    if not create:
+        existing_data_dir()
     return ready_engine()

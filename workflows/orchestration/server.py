@@ -49,7 +49,66 @@ STOP_GRACE_S = 10.0
 
 
 class PrefectServerError(GpvError):
-    """The Prefect server could not be started or reached; the message says why and what to do."""
+    """The Prefect server could not be started or reached; the message says why and what to do.
+    Exit code 1 (the error tree of :mod:`states.errors`)."""
+
+
+#: Where the launcher records the server it started or reuses, in its Prefect home
+#: (``<data>/prefect/server.json``), so that ``gpv fire`` in another terminal finds it (issue 12).
+RECORD_FILE = "server.json"
+
+
+@dataclass(frozen=True)
+class ServerRecord:
+    """A server a ``gpv run`` recorded: its API URL and the launcher's process id."""
+
+    api_url: str
+    pid: int
+    path: Path
+
+    @property
+    def url(self) -> str:
+        return self.api_url.removesuffix("/api")
+
+
+def write_record(home: Path, api_url: str, pid: int) -> Path:
+    """Record ``api_url`` as served by process ``pid`` (atomically: write, then rename)."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / RECORD_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"url": api_url, "pid": pid}), encoding="utf-8")
+    temporary.replace(path)
+    return path
+
+
+def read_record(home: Path) -> ServerRecord | None:
+    """The recorded server, or None when there is no record or it cannot be read."""
+    path = home / RECORD_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return ServerRecord(str(data["url"]).rstrip("/"), int(data["pid"]), path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remove_record(home: Path, pid: int | None = None) -> None:
+    """Remove the record (only the one ``pid`` wrote, when given)."""
+    record = read_record(home)
+    if record is not None and (pid is None or record.pid == pid):
+        record.path.unlink(missing_ok=True)
+
+
+def is_running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (signal 0 asks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: it exists
+    except (OverflowError, ValueError):
+        return False
+    return True
 
 
 def _default_data_dir() -> Path:
@@ -254,6 +313,7 @@ class PrefectServer:
         began = time.monotonic()
         if is_healthy(cfg.api_url):
             self.reused = True
+            write_record(cfg.home, cfg.api_url, os.getpid())
             return self
         if not is_port_free(cfg.host, cfg.port):
             raise PrefectServerError(
@@ -288,6 +348,7 @@ class PrefectServer:
         except BaseException:
             self.stop()
             raise
+        write_record(cfg.home, cfg.api_url, os.getpid())
         return self
 
     def _wait_healthy(self, deadline: float, timeout: float) -> None:
@@ -308,7 +369,9 @@ class PrefectServer:
         )
 
     def stop(self, grace: float = STOP_GRACE_S) -> None:
-        """SIGTERM to the server's process group, SIGKILL after ``grace`` seconds."""
+        """SIGTERM to the server's process group, SIGKILL after ``grace`` seconds; the record of
+        :meth:`start` goes first, so no ``gpv fire`` picks a server on its way down."""
+        remove_record(self.config.home, os.getpid())
         process, self.process = self.process, None
         if process is not None:
             if process.poll() is None:

@@ -103,20 +103,88 @@ def error_state_name(exc: GpvError) -> str:
     return REFUSED_STATE if isinstance(exc, RefusedError) else INVALID_STATE
 
 
-def server_configured(timeout: float = 2.0) -> str | None:
-    """The API URL of a Prefect server that answers (``GPV_PREFECT_URL``, else
-    ``PREFECT_API_URL``), or None: then ``gpv fire`` runs in process."""
-    from workflows.orchestration.server import is_healthy
+def _api_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    return url if url.endswith("/api") else f"{url}/api"
 
-    for var in (URL_ENV, "PREFECT_API_URL"):
-        url = (os.environ.get(var) or "").strip().rstrip("/")
-        if not url:
-            continue
-        if not url.endswith("/api"):
-            url = f"{url}/api"
+
+def _recorded_server(timeout: float) -> str | None:
+    """The server ``gpv run`` recorded for this data folder (``<data>/prefect/server.json``), or
+    None. A record whose launcher is gone is removed, with a note; a live launcher whose server
+    does not answer is :class:`PrefectServerError`."""
+    from pathlib import Path
+
+    from workflows.orchestration.server import (
+        PrefectServerError,
+        is_healthy,
+        is_running,
+        read_record,
+    )
+    from workflows.settings import located_data_dir
+
+    folder = located_data_dir()
+    record = read_record(Path(folder) / "prefect") if folder is not None else None
+    if record is None:
+        return None
+    if not is_running(record.pid):
+        record.path.unlink(missing_ok=True)
+        sys.stderr.write(
+            f"Hinweis: {record.path} nannte einen Prefect-Server ({record.url}) eines beendeten "
+            f"gpv run (PID {record.pid}); der Eintrag wurde entfernt.\n"
+        )
+        return None
+    if not is_healthy(record.api_url, timeout=timeout):
+        raise PrefectServerError(
+            f"gpv run (PID {record.pid}) hat für diesen Datenordner den Prefect-Server "
+            f"{record.url} eingetragen ({record.path}), er antwortet aber nicht. Der Schritt wurde "
+            "nicht ausgeführt. Bitte warten, bis gpv run „gpv läuft“ meldet, oder gpv run "
+            "beenden und neu starten."
+        )
+    return record.api_url
+
+
+def discover_server(timeout: float = 2.0) -> str | None:
+    """The API URL of the Prefect server ``gpv fire`` uses, or None (then it runs in process).
+
+    In this order: ``GPV_PREFECT_URL`` (gpv's own setting: a server that does not answer is
+    :class:`~workflows.orchestration.server.PrefectServerError`, exit 1, never a silent fallback);
+    the server ``gpv run`` recorded in the data folder (:func:`_recorded_server`);
+    ``PREFECT_API_URL`` (Prefect's own variable, often set for other purposes: when it does not
+    answer, gpv says so on stderr and runs in process)."""
+    from workflows.orchestration.server import PrefectServerError, is_healthy
+
+    configured = (os.environ.get(URL_ENV) or "").strip()
+    if configured:
+        url = _api_url(configured)
         if is_healthy(url, timeout=timeout):
             return url
+        raise PrefectServerError(
+            f"{URL_ENV}={configured} nennt einen Prefect-Server, der nicht antwortet "
+            f"({url}/health). Der Schritt wurde nicht ausgeführt. Bitte gpv run starten oder "
+            f"{URL_ENV} entfernen, um ohne Server direkt in der Datenbank zu arbeiten."
+        )
+    recorded = _recorded_server(timeout)
+    if recorded is not None:
+        return recorded
+    prefect = (os.environ.get("PREFECT_API_URL") or "").strip()
+    if prefect:
+        url = _api_url(prefect)
+        if is_healthy(url, timeout=timeout):
+            return url
+        sys.stderr.write(
+            f"Hinweis: PREFECT_API_URL={prefect} antwortet nicht; gpv fire arbeitet ohne Server.\n"
+        )
     return None
+
+
+def server_configured(timeout: float = 2.0) -> str | None:
+    """The API URL of a Prefect server that answers, or None: :func:`discover_server` without
+    its stderr notes."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        return discover_server(timeout)
 
 
 def prepare_client_environment(api_url: str) -> None:
@@ -150,6 +218,8 @@ def run_here(
     by: str,
     *,
     engine: Any = None,
+    allow_future: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Apply the trigger and deliver the outbox, in this process, without Prefect.
 
@@ -160,7 +230,10 @@ def run_here(
     from workflows.store.db import ready_engine
 
     engine = engine if engine is not None else ready_engine()
-    case = service.fire(engine, case_id, trigger, dict(params or {}), at=_as_utc(at), by=by)
+    case = service.fire(
+        engine, case_id, trigger, dict(params or {}), at=_as_utc(at), by=by,
+        allow_future=allow_future, now=now,
+    )  # fmt: skip
     # The step is committed; delivery is best effort here. What fails now stays pending in the
     # outbox and goes out with the next dispatch (`gpv dispatch`, or every minute under `gpv run`).
     try:
@@ -301,9 +374,22 @@ def run_step(
     params: Mapping[str, str] | None,
     at: datetime | None,
     by: str,
+    *,
+    allow_future: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """``gpv fire``: through the server when one is configured and answers, otherwise in process."""
-    url = server_configured()
+    """``gpv fire``: through the server :func:`discover_server` finds, otherwise in process; says
+    on stderr which way it went. ``allow_future``/``now`` (:mod:`states.step_time`) are not yet
+    carried by a step request, so a step with them runs in process, and says so."""
+    url = discover_server()
+    if url is not None and (allow_future or now is not None):
+        sys.stderr.write(
+            "gpv fire: --allow-future/--now gelten nur direkt in der Datenbank; der Schritt läuft "
+            f"ohne den Prefect-Server {url.removesuffix('/api')}.\n"
+        )
+        url = None
     if url is not None:
+        sys.stderr.write(f"gpv fire: über den Prefect-Server {url.removesuffix('/api')}\n")
         return run_on_server(case_id, trigger, params, at, by, api_url=url)
-    return run_here(case_id, trigger, params, at, by)
+    sys.stderr.write("gpv fire: ohne Server, direkt in der Datenbank\n")
+    return run_here(case_id, trigger, params, at, by, allow_future=allow_future, now=now)

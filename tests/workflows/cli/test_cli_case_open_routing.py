@@ -58,7 +58,7 @@ def test_s4_with_school_in_progress_the_work_area_goes_to_the_lwl_with_an_explan
     done = cli(*case_open(*S4, "--school", "in-school"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "C-2026-000001"
-    assert "Träger: lwl" in done.stdout
+    assert "Träger: LWL-Inklusionsamt Soziale Teilhabe" in done.stdout
     assert "beginnt nicht vor dem Ende der Schulausbildung" in done.stdout
     notes = [line for line in done.stdout.splitlines() if line.startswith("Prüfhinweis: ")]
     assert len(notes) == 1

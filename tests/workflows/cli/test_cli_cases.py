@@ -173,8 +173,9 @@ def test_fire_prints_the_new_status_line(cli):
     case_id = prepared_case(cli)
     done = cli("fire", case_id, "request_housing_support", "--at", "2026-03-05")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1].startswith(f"{case_id}: assessment (")
-    assert "housing=requested" in done.stdout
+    # People read German (issue 12); --json keeps the ids.
+    assert done.stdout.strip().splitlines()[-1].startswith(f"{case_id}: Bedarfsermittlung (")
+    assert "Unterstützung der Wohnungssuche: angefragt" in done.stdout
 
 
 def test_fire_passes_set_parameters_to_the_rules(cli):
