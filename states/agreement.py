@@ -66,6 +66,20 @@ STATEMENT_EXPERT_KINDS: Mapping[str, str] = MappingProxyType(
 )
 #: Older spellings of a role, still accepted in agreement files ("housing": the housing contact).
 ROLE_ALIASES: Mapping[str, str] = MappingProxyType({"housing": "housing_contact"})
+#: The roles of gpv's users (``workflows.users``): the case manager of a carrier, a member of a
+#: party (the SPDI, a youth office, the housing contact …), a supervisor (reads, fires nothing).
+USER_ROLES: tuple[str, ...] = ("case_manager", "member", "supervisor")
+#: ``[permissions]`` when the file has none: per user role, the step actors (``TriggerSpec.actor``)
+#: whose steps the role fires, when the user's party is the party acting so in the case
+#: (``states.permissions``): the carrier decides and issues the Bescheid (§ 120 Abs. 2 SGB IX),
+#: the expert asked gives the statement, the housing contact acknowledges.
+DEFAULT_PERMISSIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "case_manager": (CARRIER,),
+        "member": (STATEMENT_EXPERT, "housing_contact"),
+        "supervisor": (),
+    }
+)
 REQUIRED_RULES: tuple[str, ...] = (
     "jurisdiction",
     "decision",
@@ -264,6 +278,11 @@ class Agreement:
     #: Party kinds told about a case only with the person's (a minor's: the custodians') consent,
     #: and the norm of that involvement (legal-review M2-M4): ``[involvement]`` of the file.
     involvement: Mapping[str, str] = field(default_factory=dict)
+    #: Per user role, the step actors it may act as (``[permissions]``; see
+    #: :data:`DEFAULT_PERMISSIONS` and ``states.permissions``).
+    permissions: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_PERMISSIONS)
+    )
 
     def involvement_norm(self, party_id: str) -> str | None:
         """The norm under which ``party_id`` takes part with the person's consent, or None when
@@ -844,6 +863,7 @@ def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
             "deadlines",
             "decision_deadline",
             "involvement",
+            "permissions",
         },
     )
     meta = ck.table(data, "agreement")
@@ -870,6 +890,7 @@ def parse_agreement(data: Mapping[str, Any], path: Path) -> Agreement:
         source=path,
         _town_index=index,
         involvement=_parse_involvement(data.get("involvement", {}), ck),
+        permissions=_parse_permissions(data.get("permissions"), ck),
     )
 
 
@@ -891,6 +912,33 @@ def _parse_involvement(raw: Any, ck: _Checker) -> dict[str, str]:
                 f"Keine Parteiart, deren Beteiligung eine Zustimmung braucht; möglich: {allowed}.",
             )
         table[kind] = ck.req_string(raw, kind, "involvement.")
+    return table
+
+
+def _parse_permissions(raw: Any, ck: _Checker) -> dict[str, tuple[str, ...]]:
+    """``[permissions]``: user role → the step actors it may act as (a list of ``carrier``,
+    ``statement_expert``, party kinds); a role left out fires nothing. Without the table:
+    :data:`DEFAULT_PERMISSIONS`."""
+    if raw is None:
+        return dict(DEFAULT_PERMISSIONS)
+    if not isinstance(raw, Mapping):
+        raise ck.fail("permissions", 'Erwartet wird eine Tabelle Rolle = ["Akteur", …].')
+    ck.only_keys(raw, "permissions.", set(USER_ROLES))
+    table: dict[str, tuple[str, ...]] = {role: () for role in USER_ROLES}
+    for role, actors in raw.items():
+        if not isinstance(actors, list) or not all(isinstance(a, str) for a in actors):
+            raise ck.fail(f"permissions.{role}", "Erwartet wird eine Liste von Akteuren.")
+        for actor in actors:
+            if actor != STATEMENT_EXPERT and ROLE_ALIASES.get(actor, actor) not in (
+                CARRIER,
+                *PARTY_KINDS,
+            ):
+                raise ck.fail(
+                    f"permissions.{role}",
+                    f"Unbekannter Akteur {actor!r}; erlaubt sind: {CARRIER}, {STATEMENT_EXPERT} "
+                    f"oder eine Parteiart ({', '.join(PARTY_KINDS)}).",
+                )
+        table[role] = tuple(ROLE_ALIASES.get(a, a) for a in actors)
     return table
 
 

@@ -16,9 +16,11 @@ from sqlalchemy.engine import Engine
 from states.deadlines import berlin_date
 from states.decision import Process
 from states.errors import InputError
+from states.permissions import check_may_record
 from workflows.store import cases
 from workflows.store.db import read_session, write_session
 from workflows.store.models import CaseRow, ConsentRow
+from workflows.users import acting_user, audit_params
 
 CONSENT_SCOPE = "involvement:{party}"
 
@@ -40,11 +42,14 @@ def record_consent(
 
     _checked_actor(at, by)
     decision = parse_status(status)
+    user = acting_user(engine, by)
+    agreement = load_agreement()
     with read_session(engine) as session:
         loaded = cases.load_snapshot(session, case_id)
     snapshot = loaded.snapshot
+    check_may_record(user, "record_consent", snapshot.facts, agreement)
     state = snapshot.state_of(Process.CASE)
-    change = consent_change(snapshot.facts, state, party, decision, load_agreement())
+    change = consent_change(snapshot.facts, state, party, decision, agreement)
     with write_session(engine) as session:
         cases.record_change(
             session,
@@ -52,9 +57,11 @@ def record_consent(
             loaded.version,
             trigger="record_consent",
             changes={"consented": list(change.consented), "parties": list(change.parties)},
-            params={"party": change.party, "status": change.status.value, "norm": change.norm},
+            params=audit_params(
+                user, {"party": change.party, "status": change.status.value, "norm": change.norm}
+            ),
             at=at,
-            by=by,
+            by=user.name,
         )
         session.add(
             ConsentRow(
@@ -63,7 +70,7 @@ def record_consent(
                 status=change.status.value,
                 norm=change.norm,
                 at=at,
-                recorded_by=by,
+                recorded_by=user.name,
             )
         )
     return _show(engine, case_id)
@@ -74,13 +81,16 @@ def record_objection(
 ) -> dict[str, Any]:
     """Record the notice of the right to object, an objection or its withdrawal (§ 76 Abs. 2
     Nr. 1 SGB X): audited as ``record_objection``; returns the case as ``gpv case show``."""
+    from states.agreement import load_agreement
     from states.involvement import NORM_OBJECTION, objection_values, parse_objection_action
 
     _checked_actor(at, by)
     what = parse_objection_action(action)
+    user = acting_user(engine, by)
     with read_session(engine) as session:
         case: CaseRow = cases.get_case(session, case_id)
         version, objected = case.version, bool(case.data_transfer_objection)
+        check_may_record(user, "record_objection", cases.case_facts(case), load_agreement())
     values = objection_values(what, objected, berlin_date(at))
     with write_session(engine) as session:
         cases.record_change(
@@ -89,9 +99,9 @@ def record_objection(
             version,
             trigger="record_objection",
             changes=values,
-            params={"action": what.value, "norm": NORM_OBJECTION},
+            params=audit_params(user, {"action": what.value, "norm": NORM_OBJECTION}),
             at=at,
-            by=by,
+            by=user.name,
         )
     return _show(engine, case_id)
 

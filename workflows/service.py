@@ -12,7 +12,7 @@ refused or failed call writes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +24,15 @@ from notifications.addresses import check_address
 from states.agreement import Agreement, load_agreement
 from states.deadlines import berlin_date, is_overdue
 from states.errors import InputError, RefusedError
+from states.permissions import User, check_may_fire, check_may_record
 from workflows.store import audit, cases
 from workflows.store.db import read_session, write_session
 from workflows.store.models import CaseRow, DeadlineRow
 from workflows.store.rows import CASE_CARRIER_KINDS, OUTSTANDING, forwarded_case_values
+from workflows.users import acting_user, audit_params
 
 if TYPE_CHECKING:
+    from states.decision import Decision
     from states.routing import PersonFacts, RoutingResult
 
 
@@ -292,28 +295,31 @@ def fire(
     *,
     at: datetime,
     by: str,
-    allow_future: bool = False,
-    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Apply one trigger of the engine's vocabulary to a case; returns the case as in show.
 
-    Raises InputError for an unknown trigger or case or a malformed parameter, or a step dated
-    after ``now`` (default: the clock; ``allow_future`` lets the carrier's own steps through, never
-    one that records what happened, :mod:`states.step_time`), TransitionRefused when the rules say
-    no, ConflictError when the case changed between load and persist.
+    Raises InputError for an unknown trigger or case or a malformed parameter, TransitionRefused
+    when the rules say no, ConflictError when the case changed between load and persist.
+
+    ``by`` names who acts (:func:`workflows.users.acting_user`): once users are set up, a known,
+    enabled user whose role and party may fire the trigger on this case
+    (:func:`states.permissions.check_may_fire`), else RefusedError naming the rule, before the
+    rules are asked. The audit entry's ``by`` is the user's name, its params carry the user's
+    party as ``acting_party`` (the embedded user's entries stay as they were).
     """
     from states.advance import advance
-    from states.step_time import check_step_time
     from states.triggers import TRIGGERS
 
     if trigger not in TRIGGERS:
         raise InputError(f"Unbekannter Auslöser {trigger!r}; bekannt sind: {', '.join(TRIGGERS)}.")
     _check_aware(at)
-    check_step_time(trigger, at, now or datetime.now(UTC), allow_future=allow_future)
     agreement = load_agreement()
+    user = acting_user(engine, by)
     with read_session(engine) as session:
         loaded = cases.load_snapshot(session, case_id)
-    decision = advance(loaded.snapshot, trigger, params, at, by, agreement)
+    check_may_fire(user, trigger, loaded.snapshot, agreement)
+    by = user.name
+    decision = _attributed(advance(loaded.snapshot, trigger, params, at, by, agreement), user)
     with write_session(engine) as session:
         cases.persist_decision(
             session, case_id, loaded.version, decision, at=at, by=by, agreement=agreement
@@ -323,6 +329,14 @@ def fire(
                 session, case_id, params["to"].strip(), at=at, by=by, agreement=agreement
             )
     return show_case(engine, case_id)
+
+
+def _attributed(decision: Decision, user: User) -> Decision:
+    """The decision with the acting user's party in its audit entry's params."""
+    entry = decision.audit
+    if entry is None or user.is_embedded:
+        return decision
+    return replace(decision, audit=replace(entry, params=audit_params(user, dict(entry.params))))
 
 
 def _open_forwarded(
@@ -376,9 +390,11 @@ def update_contact(
     email = _check_email(contact_email)
     if not by or not by.strip():
         raise InputError("Es fehlt, wer die Änderung vornimmt (--by).")
+    user = acting_user(engine, by)
     with read_session(engine) as session:
         case = cases.get_case(session, case_id)
         version = case.version
+        check_may_record(user, "update_contact", cases.case_facts(case), load_agreement())
     with write_session(engine) as session:
         cases.record_change(
             session,
@@ -386,9 +402,9 @@ def update_contact(
             version,
             trigger="update_contact",
             changes={"contact_email": email},
-            params={"contact_email": "gesetzt" if email else "entfernt"},
+            params=audit_params(user, {"contact_email": "gesetzt" if email else "entfernt"}),
             at=at,
-            by=by,
+            by=user.name,
         )
     return show_case(engine, case_id)
 

@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 import workflows.store.models
 import workflows.store.outbox  # the outbox table is part of the schema
 import workflows.store.step_requests  # so is the table of gpv fire's requests
+import workflows.users  # and the users (issue 12)
 from workflows.store.db import (
     MIGRATIONS_DIR,
     SCHEMA_HEAD,
@@ -53,6 +54,7 @@ def test_the_models_cover_every_table_of_the_store():
         "audit_chain_head",
         "outbox",
         "step_requests",
+        "users",
     }
     assert workflows.store.models.CaseRow.__tablename__ == "cases"
 

@@ -14,9 +14,16 @@ from sqlmodel import SQLModel
 import workflows.store.models
 import workflows.store.outbox
 import workflows.store.step_requests
+import workflows.users
 
-#: Every module that defines tables: the case store, the notification outbox, gpv fire's requests.
-TABLE_MODULES = (workflows.store.models, workflows.store.outbox, workflows.store.step_requests)
+#: Every module that defines tables: the case store, the notification outbox, gpv fire's requests,
+#: the users.
+TABLE_MODULES = (
+    workflows.store.models,
+    workflows.store.outbox,
+    workflows.store.step_requests,
+    workflows.users,
+)
 target_metadata = SQLModel.metadata
 
 
