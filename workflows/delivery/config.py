@@ -64,9 +64,24 @@ class SmtpSettings:
 
 @dataclass(frozen=True)
 class PartyAddress:
+    """A party's address in ``gpv.toml`` (``[parties.<id>]``): ``email`` and ``name``; for a
+    carrier also the case manager people contact (``contact_name``, ``phone``; issue 12) and the
+    postal address of its letterhead (``street``, ``postcode``, ``town``)."""
+
     email: str
     name: str | None = None
     is_default: bool = False
+    contact_name: str | None = None
+    phone: str | None = None
+    street: str | None = None
+    postcode: str | None = None
+    town: str | None = None
+
+    def contact_line(self) -> str:
+        """Whom to contact, as notices print it: „Frau Beispiel, Tel. 0251 591-01,
+        fallmanagement@lwl.example“ (what is configured, the e-mail address always)."""
+        phone = f"Tel. {self.phone}" if self.phone else None
+        return ", ".join(part for part in (self.contact_name, phone, self.email) if part)
 
 
 @dataclass(frozen=True)
@@ -297,11 +312,16 @@ def _party(ck: _Check, party_id: str, entry: Any, agreement: Any) -> PartyAddres
         )
     if not isinstance(entry, dict):
         raise ck.fail(f"parties.{party_id}", "erwartet wird eine Tabelle mit email und name.")
-    ck.only(entry, {"email", "name"}, prefix)
+    ck.only(entry, {"email", "name", *_CONTACT_KEYS}, prefix)
     email = ck.email(entry, "email", prefix)
     if email is None:
         raise ck.fail(f"{prefix}email", "fehlt.")
-    return PartyAddress(email=email, name=ck.string(entry, "name", prefix))
+    contact = {key: ck.string(entry, key, prefix) for key in _CONTACT_KEYS}
+    return PartyAddress(email=email, name=ck.string(entry, "name", prefix), **contact)
+
+
+#: The optional contact and letterhead keys of ``[parties.<id>]`` (all text).
+_CONTACT_KEYS = ("contact_name", "phone", "street", "postcode", "town")
 
 
 def _file_parties(ck: _Check, data: Mapping[str, Any], agreement: Any) -> dict[str, PartyAddress]:

@@ -198,7 +198,9 @@ class Dispatcher:
             to = Mailbox(address.email, address.name or (known.name if known else party))
         sender = Mailbox(cfg.smtp.from_address, cfg.smtp.from_name)
         carrier = cfg.address_of(contact.view.carrier)
-        carrier_contact = carrier.email if carrier is not None and not carrier.is_default else None
+        known_carrier = carrier if carrier is not None and not carrier.is_default else None
+        # The case manager to contact, with a Reply-To to her address (issue 12).
+        carrier_contact = known_carrier.contact_line() if known_carrier else None
         recipient = Recipient(row.recipient_role, party, row.template_id)
         extra: dict[str, Any] = {}
         if self.conference_duration is not None:
@@ -217,7 +219,11 @@ class Dispatcher:
             with_calendar=channel is Channel.EMAIL,
             **extra,
         )
-        reply_to = Mailbox(carrier_contact) if carrier_contact else None
+        reply_to = (
+            Mailbox(known_carrier.email, known_carrier.contact_name or known_carrier.name or "")
+            if known_carrier
+            else None
+        )
         message = build_email(
             rendered,
             message_id=message_id,
