@@ -316,8 +316,11 @@ def _party(ck: _Check, party_id: str, entry: Any, agreement: Any) -> PartyAddres
     email = ck.email(entry, "email", prefix)
     if email is None:
         raise ck.fail(f"{prefix}email", "fehlt.")
-    contact = {key: ck.string(entry, key, prefix) for key in _CONTACT_KEYS}
-    return PartyAddress(email=email, name=ck.string(entry, "name", prefix), **contact)
+    text = {key: ck.string(entry, key, prefix) for key in ("name", *_CONTACT_KEYS)}
+    return PartyAddress(
+        email=email, name=text["name"], contact_name=text["contact_name"], phone=text["phone"],
+        street=text["street"], postcode=text["postcode"], town=text["town"],
+    )  # fmt: skip
 
 
 #: The optional contact and letterhead keys of ``[parties.<id>]`` (all text).
