@@ -39,9 +39,9 @@ def _register() -> None:
     if _registered:
         return
     # Imported here so that `import workflows.cli` stays cheap and each group stays in its module.
-    from workflows.cli import cases, dev, diagram, involvement, notify, rules, run, users
+    from workflows.cli import cases, dev, diagram, involvement, notify, rules, run, users, web
 
-    for module in (rules, diagram, cases, involvement, notify, run, users, dev):
+    for module in (rules, diagram, cases, involvement, notify, run, users, web, dev):
         module.register(app)
     _registered.append(True)
 

@@ -1,8 +1,13 @@
-"""Command group 'run': ``gpv run [--demo] [--port 4200] [--host 127.0.0.1]``, the main job."""
+"""Command group 'run': ``gpv run [--demo] [--port 4200] [--host 127.0.0.1] [--web-port 8400]``,
+the main job: the Prefect server and dashboard, the served flows and the web front end."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
+
+from workflows.cli.web import web_options_help
 
 
 def check_delivery() -> None:
@@ -16,6 +21,22 @@ def check_delivery() -> None:
     warning = startup_check(load_config(), load_agreement(), refuse_alerts=True)
     if warning:
         typer.echo(warning, err=True)
+
+
+def start_web(
+    web_host: str | None, web_port: int | None, *, host: str | None, port: int | None, expose: bool
+) -> Callable[[], None]:
+    """The web front end in a thread beside the Prefect server (docs/web.md); its links to the
+    dashboard point at the server ``gpv run`` starts unless ``GPV_PREFECT_URL`` says otherwise."""
+    from workflows.orchestration.server import server_config
+    from workflows.web.config import web_settings
+    from workflows.web.server import start_in_thread
+
+    prefect = server_config(host=host, port=port, expose=expose).url
+    settings = web_settings(host=web_host, port=web_port, prefect_url=prefect)
+    stop = start_in_thread(settings)
+    typer.echo(f"Weboberfläche: {settings.url}")
+    return stop
 
 
 def register(app: typer.Typer) -> None:
@@ -38,10 +59,17 @@ def register(app: typer.Typer) -> None:
             help="Eine Adresse außerhalb von 127.0.0.1 erlauben; verlangt "
             "GPV_PREFECT_AUTH_STRING=benutzer:passwort (Anmeldung an der Prefect-API).",
         ),
+        web_host: str | None = typer.Option(None, "--web-host", help=web_options_help()[0]),
+        web_port: int | None = typer.Option(None, "--web-port", help=web_options_help()[1]),
     ) -> None:
-        """Prefect-Server und Dashboard starten und die Abläufe bedienen, bis Strg+C."""
+        """Prefect-Server, Dashboard und Weboberfläche starten und die Abläufe bedienen, bis
+        Strg+C."""
         check_delivery()
+        stop_web = start_web(web_host, web_port, host=host, port=port, expose=expose)
         # Imported here: `import prefect` is slow and other commands do not need it.
         from workflows.orchestration.serve import run
 
-        run(host=host, port=port, demo=demo, echo=typer.echo, expose=expose)
+        try:
+            run(host=host, port=port, demo=demo, echo=typer.echo, expose=expose)
+        finally:
+            stop_web()

@@ -322,9 +322,9 @@ def _values(tmp: Path) -> dict[str, st.SearchStrategy[str]]:
 # The command lines
 
 
-#: Never run for real: `run` starts a Prefect server until Ctrl+C. Its options are still parsed
-#: (a usage error or --help returns before anything starts).
-NOT_RUN = {("run",)}
+#: Never run for real: `run` starts a Prefect server, `web` the web front end, until Ctrl+C. Their
+#: options are still parsed (a usage error or --help returns before anything starts).
+NOT_RUN = {("run",), ("web",)}
 
 
 @dataclass(frozen=True)

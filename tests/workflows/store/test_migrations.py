@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
+import workflows.store.case_reads  # who read which case (issue 12)
 import workflows.store.models
 import workflows.store.outbox  # the outbox table is part of the schema
 import workflows.store.step_requests  # so is the table of gpv fire's requests
@@ -55,6 +56,7 @@ def test_the_models_cover_every_table_of_the_store():
         "outbox",
         "step_requests",
         "users",
+        "case_reads",
     }
     assert workflows.store.models.CaseRow.__tablename__ == "cases"
 
