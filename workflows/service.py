@@ -284,7 +284,7 @@ def open_case(
         session.add(case)
         session.flush()
         cases.apply_decision(session, case, decision, at=at, by=by, agreement=agreement)
-    return show_case(engine, case_id)
+        return cases.case_view(session, case_id)  # as just written, in the same transaction
 
 
 def fire(
@@ -321,14 +321,15 @@ def fire(
     by = user.name
     decision = _attributed(advance(loaded.snapshot, trigger, params, at, by, agreement), user)
     with write_session(engine) as session:
-        cases.persist_decision(
-            session, case_id, loaded.version, decision, at=at, by=by, agreement=agreement
+        shown = cases.persist_step(
+            session, case_id, loaded, decision, at=at, by=by, agreement=agreement
         )
         if trigger == "forward":
             _open_forwarded(
                 session, case_id, params["to"].strip(), at=at, by=by, agreement=agreement
             )
-    return show_case(engine, case_id)
+            shown = cases.case_view(session, case_id)
+        return shown  # the case as just written, read in the same transaction
 
 
 def _attributed(decision: Decision, user: User) -> Decision:

@@ -26,6 +26,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ def anchor_path() -> Path:
     return settings.data_dir() / ANCHOR_FILE
 
 
+@cache  # resolving the file's path on every commit cost more than the line (issue 11)
 def database_key(url: URL) -> str:
     """The database a head belongs to, independent of driver, user and password."""
     backend = url.get_backend_name()
@@ -98,9 +100,13 @@ def write(db: str, last_id: int, last_hash: str, *, at: datetime | None = None) 
         sort_keys=True,
         separators=(",", ":"),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    created = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    created = False
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    except FileNotFoundError:  # the first line: create the file (and its folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        created = True
     try:
         os.write(fd, (line + "\n").encode("utf-8"))  # one write: concurrent lines never mix
         os.fsync(fd)

@@ -57,7 +57,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Subquery, func, insert, or_, select, update
+from sqlalchemy import Subquery, bindparam, func, insert, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlmodel import Session, col
 
@@ -167,13 +167,22 @@ def record_hash(row: AuditRow) -> str:
     )
 
 
+# The append path's statements, built once (Core, on the session's connection: no ORM objects).
+_HEAD = AuditHeadRow.__table__  # type: ignore[attr-defined]
+_READ_HEAD = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.chain == CHAIN)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.chain == CHAIN)
+    .values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"))
+)
+_INSERT_ENTRY = insert(AuditRow.__table__)  # type: ignore[attr-defined]
+
+
 def _lock_head(session: Session) -> tuple[int, str]:
-    stmt = select(col(AuditHeadRow.last_id), col(AuditHeadRow.last_hash)).where(
-        col(AuditHeadRow.chain) == CHAIN
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = session.execute(stmt).first()
+    conn = session.connection()
+    locked = conn.dialect.name == "postgresql"
+    row = conn.execute(_LOCK_HEAD if locked else _READ_HEAD).first()
     if row is None:  # the migration creates it; a hand-made database may lack it
         session.add(AuditHeadRow(chain=CHAIN, last_id=0, last_hash=GENESIS))
         session.flush()
@@ -217,12 +226,9 @@ def append_many(
                 "hash": last_hash,
             }
         )
-    session.execute(insert(AuditRow), rows)
-    session.execute(
-        update(AuditHeadRow)
-        .where(col(AuditHeadRow.chain) == CHAIN)
-        .values(last_id=last_id, last_hash=last_hash)
-    )
+    conn = session.connection()
+    conn.execute(_INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
+    conn.execute(_MOVE_HEAD, {"new_id": last_id, "new_hash": last_hash})
     anchor.remember(session, last_id, last_hash)
     return [r["id"] for r in rows]
 

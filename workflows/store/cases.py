@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, text, update
+from sqlalchemy import ColumnElement, Connection, Table, select, text, update
 from sqlmodel import Session, col
 
 from notifications.policy import AgreementLike, CaseView
@@ -37,20 +37,31 @@ from states.decision import (
 from states.errors import ConflictError, NotFoundError
 from workflows.store import audit
 from workflows.store.models import (
-    AuditRow,
     CaseRow,
-    ConsentRow,
     DeadlineRow,
-    ProcessRow,
 )
 from workflows.store.rows import (
     CONFLICT_MESSAGE,
-    OUTSTANDING,
     Condition,
     CurrentRows,
     DeadlineClosing,
     RowChanges,
     decision_rows,
+)
+from workflows.store.step_sql import (
+    CONSENTS,
+    DEADLINES,
+    PROCESSES,
+    READ_CASE,
+    READ_DEADLINES,
+    READ_HISTORY,
+    READ_INSTANCES,
+    READ_OUTSTANDING,
+    bump_case,
+    clauses,
+    close_rows,
+    insert_rows,
+    update_instance,
 )
 
 CASE_ID_RE = re.compile(r"^C-(\d{4})-(\d{6})$")
@@ -94,51 +105,38 @@ def get_case(session: Session, case_id: str) -> CaseRow:
     """The case row, or :class:`NotFoundError` (exit code 2) naming the id."""
     case = session.get(CaseRow, case_id) if CASE_ID_RE.match(case_id or "") else None
     if case is None:
-        raise NotFoundError(
-            f"Einen Fall {case_id!r} gibt es nicht (Aktenzeichen wie C-2026-000017)."
-        )
+        raise _not_found(case_id)
     return case
 
 
-def _latest_instances(session: Session, case_id: str) -> dict[str, ProcessRow]:
-    rows = session.scalars(
-        select(ProcessRow)
-        .where(col(ProcessRow.case_id) == case_id)
-        .order_by(col(ProcessRow.process), col(ProcessRow.instance_no))
-    ).all()
-    latest: dict[str, ProcessRow] = {}
-    for row in rows:
+def _case_values(conn: Connection, case_id: str) -> Any:
+    """The case's columns the rules and ``gpv case show`` read (a Row), or NotFoundError."""
+    row = (
+        conn.execute(READ_CASE, {"case_id": case_id}).first()
+        if CASE_ID_RE.match(case_id or "")
+        else None
+    )
+    if row is None:
+        raise _not_found(case_id)
+    return row
+
+
+def _not_found(case_id: str) -> NotFoundError:
+    return NotFoundError(f"Einen Fall {case_id!r} gibt es nicht (Aktenzeichen wie C-2026-000017).")
+
+
+def _latest_instances(conn: Connection, case_id: str) -> dict[str, Any]:
+    """Per process name its latest instance (a Row: process, instance_no, state, data)."""
+    latest: dict[str, Any] = {}
+    for row in conn.execute(READ_INSTANCES, {"case_id": case_id}):
         latest[row.process] = row  # ordered by instance_no: the last one wins
     return latest
 
 
 def where(conditions: Iterable[Condition], model: Any = DeadlineRow) -> list[ColumnElement[bool]]:
-    """The SQL of conditions stated in :mod:`workflows.store.rows`, on the columns of ``model``."""
-    clauses: list[ColumnElement[bool]] = []
-    for c in conditions:
-        column = col(getattr(model, c.column))
-        if c.op == "is null":
-            clauses.append(column.is_(None))
-        elif c.op == "in":
-            clauses.append(column.in_(c.value))
-        elif c.op == "=":
-            clauses.append(column == c.value)
-        elif c.op == "<":
-            clauses.append(column < c.value)
-        else:
-            clauses.append(column <= c.value)
-    return clauses
-
-
-def _outstanding_deadlines(session: Session, case_id: str) -> list[DeadlineRow]:
-    """Open deadlines, and missed ones whose step is still outstanding (``closed_at`` NULL)."""
-    return list(
-        session.scalars(
-            select(DeadlineRow)
-            .where(col(DeadlineRow.case_id) == case_id, *where(OUTSTANDING))
-            .order_by(col(DeadlineRow.id))
-        ).all()
-    )
+    """The SQL of conditions stated in :mod:`workflows.store.rows`, on the columns of ``model``
+    (an SQLModel class or a Table)."""
+    return clauses(conditions, model if isinstance(model, Table) else model.__table__)
 
 
 def _view(
@@ -202,8 +200,9 @@ def case_contact(session: Session, case_id: str) -> tuple[CaseView, str | None] 
     return _view(*row[:9]), row[9] or None
 
 
-def case_facts(case: CaseRow) -> CaseFacts:
-    """What the rules know of a case: its notification view and the day of receipt."""
+def case_facts(case: Any) -> CaseFacts:
+    """What the rules know of a case (a :class:`CaseRow`, or a row of its columns): its
+    notification view and the day of receipt."""
     view = _view(
         case.id, case.carrier, case.municipality, case.parties, case.is_minor,
         bool(case.contact_email), case.consented, case.statement_by,
@@ -230,7 +229,8 @@ def load_snapshot(session: Session, case_id: str) -> LoadedCase:
     ``deadlines`` holds the open deadlines and the missed ones whose step is still outstanding, so
     the rules can close them when the step is finally done.
     """
-    case = get_case(session, case_id)
+    conn = session.connection()
+    case = _case_values(conn, case_id)
     processes = {
         Process(name): ProcessInstance(
             process=Process(name),
@@ -238,11 +238,11 @@ def load_snapshot(session: Session, case_id: str) -> LoadedCase:
             data=dict(row.data or {}),
             instance_no=row.instance_no,
         )
-        for name, row in _latest_instances(session, case_id).items()
+        for name, row in _latest_instances(conn, case_id).items()
     }
     deadlines = tuple(
         OpenDeadline(d.rule, d.anchor_date, d.due, Process(d.process), d.variant)
-        for d in _outstanding_deadlines(session, case_id)
+        for d in conn.execute(READ_OUTSTANDING, {"case_id": case_id})
     )
     snapshot = CaseSnapshot(facts=case_facts(case), processes=processes, deadlines=deadlines)
     return LoadedCase(snapshot=snapshot, version=case.version)
@@ -259,32 +259,75 @@ def _bump_version(session: Session, case_id: str, expected: int, now: datetime) 
         .values(version=col(CaseRow.version) + 1, updated_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        get_case(session, case_id)  # a case that vanished is "not found", not a conflict
-        raise ConflictError(CONFLICT_MESSAGE.format(case_id=case_id, expected=expected))
+        _conflict_or_missing(session, case_id, expected)
 
 
-def _write_instances(
-    session: Session, latest: Mapping[str, ProcessRow], changes: RowChanges
-) -> None:
-    for values in changes.new_instances:
-        session.add(ProcessRow(**values))
-    for change in changes.instance_changes:
-        row = latest[change.process]
-        assert row.instance_no == change.instance_no  # decision_rows only changes the latest
-        for column, value in change.values.items():
-            setattr(row, column, value)
+def _conflict_or_missing(session: Session, case_id: str, expected: int) -> None:
+    get_case(session, case_id)  # a case that vanished is "not found", not a conflict
+    raise ConflictError(CONFLICT_MESSAGE.format(case_id=case_id, expected=expected))
 
 
 def close_deadlines(session: Session, case_id: str, closing: DeadlineClosing) -> None:
     """The closing's two set-based UPDATEs (open rows first, then missed ones), each on
     ``ix_deadlines_case``; under READ COMMITTED a row the sweep marks missed meanwhile is
     re-checked and taken by the second one."""
+    conn = session.connection()
     for conditions, values in closing.targets():
-        session.execute(
-            update(DeadlineRow)
-            .where(col(DeadlineRow.case_id) == case_id, *where(conditions))
-            .values(**values)
+        close_rows(conn, case_id, conditions, values)
+
+
+def _current(latest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: {"instance_no": r.instance_no, "state": r.state} for name, r in latest.items()}
+
+
+def _write_changes(
+    session: Session,
+    view: CaseView,
+    changes: RowChanges,
+    *,
+    at: datetime,
+    now: datetime,
+    agreement: AgreementLike | None,
+    outstanding: frozenset[str] | None = None,
+) -> int:
+    """Everything of ``changes`` after the case row, in :class:`RowChanges`' order; returns the
+    audit entry's id. The outbox rows get the source key ``audit:<id>``.
+
+    ``outstanding``, when known, names the rules with an outstanding deadline as the decision was
+    made (under the passed version check): a closing of any other rule matches no row and is not
+    sent. Only a step inserts deadlines, and the sweep only turns open ones missed (still
+    outstanding), so no other row can have appeared since."""
+    from workflows.store import outbox
+
+    conn, case_id = session.connection(), view.case_id
+    insert_rows(conn, PROCESSES, changes.new_instances)
+    for change in changes.instance_changes:
+        params = {f"new_{k}": v for k, v in change.values.items()}
+        params.update(w_case_id=case_id, w_process=change.process, w_instance_no=change.instance_no)
+        conn.execute(update_instance(tuple(change.values)), params)
+    rules = set(outstanding) if outstanding is not None else None
+    for closing in changes.closings:
+        if rules is None or closing.rule in rules:
+            close_deadlines(session, case_id, closing)
+    for new in changes.new_deadlines:  # each after the one it supersedes is closed
+        if rules is None or new.supersedes.rule in rules:
+            close_deadlines(session, case_id, new.supersedes)
+        insert_rows(conn, DEADLINES, (new.values,))
+        if rules is not None:
+            rules.add(new.supersedes.rule)
+    if changes.consent is not None:
+        insert_rows(conn, CONSENTS, (changes.consent,))
+    audit_id = audit.append(session, changes.audit, recorded_at=now)
+    if changes.notices:
+        outbox.enqueue(
+            session,
+            case=view,
+            events=changes.notices,
+            source_key=f"audit:{audit_id}",
+            at=at,
+            agreement=agreement,
         )
+    return audit_id
 
 
 def apply_decision(
@@ -297,40 +340,20 @@ def apply_decision(
     agreement: AgreementLike | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Write everything ``decision`` changes for ``case`` (already locked/version-checked or new);
-    returns the audit entry's id. What is written is :func:`workflows.store.rows.decision_rows`,
-    in its order; the outbox rows get the source key ``audit:<id>``."""
-    from workflows.store.outbox import enqueue
-
+    """Write everything ``decision`` changes for ``case`` (a row of this session, already
+    locked/version-checked or new); returns the audit entry's id. What is written is
+    :func:`workflows.store.rows.decision_rows`, in its order; the outbox rows get the source key
+    ``audit:<id>``."""
     now = now or datetime.now(UTC)
-    latest = _latest_instances(session, case.id)
-    current = {name: {"instance_no": r.instance_no, "state": r.state} for name, r in latest.items()}
+    session.flush()  # a new case row first: its instances and deadlines refer to it
+    latest = _latest_instances(session.connection(), case.id)
     changes = decision_rows(
-        case.id, CurrentRows(case.version, current), decision, at=at, by=by, now=now
+        case.id, CurrentRows(case.version, _current(latest)), decision, at=at, by=by, now=now
     )
-    _write_instances(session, latest, changes)
     for column, value in changes.case.items():
         setattr(case, column, value)
-    for closing in changes.closings:
-        close_deadlines(session, case.id, closing)
-    for new in changes.new_deadlines:
-        close_deadlines(session, case.id, new.supersedes)
-        session.add(DeadlineRow(**new.values))
-    if changes.consent is not None:
-        session.add(ConsentRow(**changes.consent))
     session.flush()
-    audit_id = audit.append(session, changes.audit, recorded_at=now)
-    if changes.notices:
-        enqueue(
-            session,
-            case=case,
-            events=changes.notices,
-            source_key=f"audit:{audit_id}",
-            at=at,
-            agreement=agreement,
-        )
-    session.flush()
-    return audit_id
+    return _write_changes(session, CaseView.of(case), changes, at=at, now=now, agreement=agreement)
 
 
 def persist_decision(
@@ -347,12 +370,79 @@ def persist_decision(
 
     Raises :class:`ConflictError` (German message, exit code 3) when the case changed since it was
     loaded; the caller's transaction must then be rolled back (``write_session`` does that).
+
+    The case's first write is ``UPDATE cases SET version = version + 1, <the decision's case
+    columns> WHERE id = … AND version = … RETURNING …``: the version check, the row lock
+    (PostgreSQL) and the case's new values at once.
     """
+    conn = session.connection()
+    current = _current(_latest_instances(conn, case_id))
+    return _persist(session, case_id, expected_version, current, decision, at=at, by=by,
+                    agreement=agreement)[0]  # fmt: skip
+
+
+def persist_step(
+    session: Session,
+    case_id: str,
+    loaded: LoadedCase,
+    decision: Decision,
+    *,
+    at: datetime,
+    by: str,
+    agreement: AgreementLike | None = None,
+) -> dict[str, Any]:
+    """:func:`persist_decision` for a decision made on ``loaded``; returns the case as
+    :func:`case_view` shows it after the step.
+
+    What the decision was made on spares two reads: the process instances (every change of a case
+    raises its version, so when the version check passes they are still those) and the case row
+    (the version check's UPDATE returns it); deadlines and history are read in the same
+    transaction. A closing of a rule without an outstanding deadline in ``loaded`` is skipped
+    (:func:`_write_changes`).
+    """
+    snapshot = loaded.snapshot
+    current = {
+        str(p): {"instance_no": i.instance_no, "state": i.state}
+        for p, i in snapshot.processes.items()
+    }
+    outstanding = frozenset(d.rule for d in snapshot.deadlines)
+    _, case, changes = _persist(session, case_id, loaded.version, current, decision, at=at,
+                                by=by, agreement=agreement, outstanding=outstanding)  # fmt: skip
+    states: dict[str, Any] = {name: values["state"] for name, values in current.items()}
+    states.update({row["process"]: row["state"] for row in changes.new_instances})
+    states.update({c.process: c.values["state"] for c in changes.instance_changes})
+    return _shown(session.connection(), case, states)
+
+
+def _persist(
+    session: Session,
+    case_id: str,
+    expected_version: int,
+    current: dict[str, dict[str, Any]],
+    decision: Decision,
+    *,
+    at: datetime,
+    by: str,
+    agreement: AgreementLike | None,
+    outstanding: frozenset[str] | None = None,
+) -> tuple[int, Any, RowChanges]:
+    """The audit id, the case's columns after the step (a Row), and the changes written."""
     now = datetime.now(UTC)
-    _bump_version(session, case_id, expected_version, now)
-    case = session.get(CaseRow, case_id, populate_existing=True)
+    changes = decision_rows(
+        case_id, CurrentRows(expected_version, current), decision, at=at, by=by, now=now
+    )
+    params = {f"new_{k}": v for k, v in changes.case.items()}
+    params.update(case_id=case_id, expected=expected_version)
+    case = session.connection().execute(bump_case(tuple(changes.case)), params).first()
+    if case is None:
+        _conflict_or_missing(session, case_id, expected_version)
     assert case is not None
-    return apply_decision(session, case, decision, at=at, by=by, agreement=agreement, now=now)
+    view = case_facts(case)
+    audit_id = _write_changes(
+        session, CaseView.of(view), changes, at=at, now=now, agreement=agreement,
+        outstanding=outstanding,
+    )  # fmt: skip
+    return audit_id, case, changes
 
 
 def record_change(
@@ -404,16 +494,22 @@ def berlin_iso(value: datetime) -> str:
 
 
 def case_view(session: Session, case_id: str) -> dict[str, Any]:
-    """The case as ``gpv case show --json`` prints it (keys fixed by the command-line contract)."""
-    case = get_case(session, case_id)
-    latest = _latest_instances(session, case_id)
-    processes = {str(p): (latest[p].state if p in latest else None) for p in Process}
-    deadlines = session.scalars(
-        select(DeadlineRow).where(col(DeadlineRow.case_id) == case_id).order_by(col(DeadlineRow.id))
-    ).all()
-    history = session.scalars(
-        select(AuditRow).where(col(AuditRow.case_id) == case_id).order_by(col(AuditRow.id))
-    ).all()
+    """The case as ``gpv case show --json`` prints it (keys fixed by the command-line contract).
+    Reads inside ``session``'s transaction: after a step, the case as just written."""
+    session.flush()
+    conn = session.connection()
+    case = _case_values(conn, case_id)
+    states = {name: row.state for name, row in _latest_instances(conn, case_id).items()}
+    return _shown(conn, case, states)
+
+
+def _shown(conn: Connection, case: Any, states: Mapping[str, Any]) -> dict[str, Any]:
+    """The view of ``case`` (its columns, a Row) with its processes' ``states``; reads the
+    deadlines and the history."""
+    case_id = case.id
+    processes = {str(p): states.get(str(p)) for p in Process}
+    deadlines = conn.execute(READ_DEADLINES, {"case_id": case_id}).all()
+    history = conn.execute(READ_HISTORY, {"case_id": case_id}).all()
     return {
         "id": case.id,
         "status": case.status,

@@ -192,18 +192,30 @@ def enqueue(
     if at.tzinfo is None:
         raise ValueError("enqueue: 'at' must be timezone-aware")
     rows = outbox_values(CaseView.of(case), events, source_key, at, _agreement(agreement))
+    stmt = _insert_returning(session)
     inserted: list[OutboxRow] = []
     for values in rows:
-        stmt = (
-            _insert_ignoring_duplicates(session)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["dedup_key"])
-            .returning(OutboxRow)
-        )
-        row = session.scalars(stmt).first()
+        row = session.scalars(stmt, values).first()
         if row is not None:
             inserted.append(row)
     return inserted
+
+
+def _insert_returning(session: Session) -> Any:
+    """``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING *``, built once per dialect (a
+    fire enqueues on every step; building it anew cost more than the insert, issue 11)."""
+    name = session.get_bind().dialect.name
+    stmt = _RETURNING.get(name)
+    if stmt is None:
+        stmt = _RETURNING[name] = (
+            _insert_ignoring_duplicates(session)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(OutboxRow)
+        )
+    return stmt
+
+
+_RETURNING: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
