@@ -12,12 +12,15 @@ rotating from round to round (interleaved), and the figures are the median over 
 - **spiff**: SpiffWorkflow 3.x running ``bench/peers/lifecycle.bpmn`` (the same 15 steps as user
   tasks): complete the task, run the engine, serialise the workflow to JSON and write it to an
   SQLite table (WAL, ``synchronous=NORMAL``, like gpv) in one transaction, as its users persist it.
+- **fsync** (not a peer): one line appended to a file and fsynced per step, the floor of the audit
+  anchor gpv writes after each commit (:mod:`workflows.store.anchor`); raw SQL writes no anchor.
 - **raw**: the DB-API driver (``sqlite3`` / ``psycopg``) writing the rows gpv writes for each step
   (case version check, process instances, deadline closings and new deadlines, consent, the audit
   entry with its SHA-256 chain under the head lock, the outbox rows) with hand-written SQL in one
   transaction per step, on gpv's own schema. The rows are computed once, before timing, by gpv's
   pure rules (``states.advance``, ``workflows.store.rows``); no anchor file.
 
+``--breakdown`` adds a round of gpv with timers around its functions (where a step's time goes).
 ``--postgres URL`` (e.g. ``postgresql://postgres@127.0.0.1:5432/postgres``) runs gpv and raw SQL
 on PostgreSQL instead (a database per round and contender, dropped afterwards; SpiffWorkflow
 is measured on SQLite only). ``--profile`` prints a cProfile of gpv's steps (one extra round).
@@ -258,6 +261,27 @@ class Spiff(Contender):
         n = self.conn.execute("SELECT count(*) FROM workflows").fetchone()[0]
         self.conn.close()
         return {"workflows": int(n)}
+
+
+class AnchorFloor(Contender):
+    """Not a peer: the floor of gpv's audit anchor, one line appended and fsynced per step (what
+    ``workflows.store.anchor.write`` does after every commit), on the same disk in the same run."""
+
+    name = "fsync"
+
+    def setup(self, place: Place) -> None:
+        self.path = place.folder / "floor.log"
+        self.path.touch()
+
+    def run_case(self, number: int) -> None:
+        line = json.dumps({"db": str(self.path), "id": number, "hash": "0" * 64}).encode() + b"\n"
+        for _ in range(STEPS_PER_CASE):
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 # ------------------------------------------------------------------------------------ raw SQL
@@ -529,14 +553,14 @@ class Raw(Contender):
 
 def contenders(postgres: str | None) -> list[type[Contender]]:
     if postgres is not None:
-        return [Gpv, Raw]
+        return [Gpv, Raw, AnchorFloor]
     if importlib.util.find_spec("SpiffWorkflow") is None:
         print(
             "SpiffWorkflow is not installed (pip install -e '.[bench]'); spiff is skipped.",
             file=sys.stderr,
         )
-        return [Gpv, Raw]
-    return [Gpv, Spiff, Raw]
+        return [Gpv, Raw, AnchorFloor]
+    return [Gpv, Spiff, Raw, AnchorFloor]
 
 
 def one_run(
@@ -573,6 +597,73 @@ def rounds(
             yield r, kind.name, elapsed, counts
 
 
+#: Where a step's time goes (``--breakdown``): functions timed around each call, by module.
+BREAKDOWN = (
+    ("workflows.service", "fire"),
+    ("workflows.service", "open_case"),
+    ("workflows.service", "acting_user"),
+    ("workflows.store.cases", "load_snapshot"),
+    ("states.advance", "advance"),
+    ("workflows.store.cases", "persist_step"),
+    ("workflows.store.cases", "close_deadlines"),
+    ("workflows.store.audit", "append"),
+    ("workflows.store.outbox", "enqueue"),
+    ("workflows.store.cases", "_shown"),
+    ("workflows.store.anchor", "write"),
+)
+
+
+def breakdown(cases: int, postgres: str | None) -> list[str]:
+    """One extra round of gpv with timers around the functions of :data:`BREAKDOWN` and the
+    session's commit (which includes the anchor's line): ms per step each (nested: a function's
+    time includes the ones it calls), and the statements per step."""
+    import importlib
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
+
+    spent: dict[str, float] = {}
+
+    def timed(owner: Any, name: str, label: str) -> Any:
+        original = getattr(owner, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - started
+
+        setattr(owner, name, wrapper)
+        return original
+
+    saved: list[tuple[Any, str, Any]] = []
+    for module, name in BREAKDOWN:
+        owner = importlib.import_module(module)
+        saved.append((owner, name, timed(owner, name, f"{module}.{name}")))
+    saved.append((Session, "commit", timed(Session, "commit", "Session.commit (+ anchor)")))
+    statements = [0]
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        elapsed, _ = one_run(Gpv, cases, postgres)
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+    steps = cases * STEPS_PER_CASE
+    lines = [f"gpv, timed round: {elapsed / steps * 1000:.3f} ms per step, "
+             f"{statements[0] / steps:.1f} statements per step (migration included)",
+             "| function (nested) | ms per step |", "|---|---|"]  # fmt: skip
+    for label, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {label} | {seconds / steps * 1000:.3f} |")
+    return lines
+
+
 def machine() -> str:
     cpu = platform.machine()
     try:
@@ -604,6 +695,11 @@ def report(times: dict[str, list[float]], cases: int) -> list[str]:
     lines.append("")
     if "raw" in ms:
         lines.append(f"gpv / raw SQL: {ms['gpv'] / ms['raw']:.1f}×")
+    if "raw" in ms and "fsync" in ms:
+        lines.append(
+            f"gpv without its anchor's fsync floor / raw SQL: "
+            f"{(ms['gpv'] - ms['fsync']) / ms['raw']:.1f}× (raw SQL writes no anchor)"
+        )
     if "spiff" in ms:
         lines.append(f"spiff / gpv: {ms['spiff'] / ms['gpv']:.2f}× (above 1: gpv is faster)")
     return lines
@@ -616,6 +712,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", metavar="URL", help="gpv and raw SQL on PostgreSQL")
     parser.add_argument("--only", help="comma-separated contenders (gpv, spiff, raw)")
     parser.add_argument("--profile", action="store_true", help="cProfile of gpv (extra round)")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="where gpv's step goes (extra round, timers)"
+    )
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     kinds = contenders(args.postgres)
@@ -638,6 +737,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\n".join(report(times, args.cases)))
     print("\nRows written in the last round: " + json.dumps(counts))
+    if args.breakdown:
+        print("\n" + "\n".join(breakdown(args.cases, args.postgres)))
     if args.profile:
         profiler = cProfile.Profile()
         one_run(Gpv, args.cases, args.postgres, profiler)
