@@ -130,6 +130,7 @@ RECORD_LABELS: dict[str, str] = {
     "record_consent": "Zustimmung erfassen",
     "record_objection": "Widerspruch erfassen",
     "update_contact": "Kontaktadresse ändern",
+    "record_parent": "Elternschaft erfassen",
 }
 
 

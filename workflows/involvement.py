@@ -106,6 +106,43 @@ def record_objection(
     return _show(engine, case_id)
 
 
+#: § 119 Abs. 4 SGB IX: with a parent's consent, the conference is held before the benefits are
+#: determined (``states.processes.case.has_parent_conference_unless_refused``).
+NORM_PARENT = "§ 119 Abs. 4 SGB IX"
+_YES = frozenset({"ja", "yes", "true"})
+_NO = frozenset({"nein", "no", "false"})
+
+
+def record_parent(
+    engine: Engine, case_id: str, answer: str, *, at: datetime, by: str
+) -> dict[str, Any]:
+    """Record whether the person is the mother or father of a child (``ja``/``nein``): audited as
+    ``record_parent``; returns the case as ``gpv case show``."""
+    from states.agreement import load_agreement
+
+    _checked_actor(at, by)
+    word = (answer or "").strip().lower()
+    if word not in _YES | _NO:
+        raise InputError(f"Angabe {answer!r}: erwartet wird ja oder nein ({NORM_PARENT}).")
+    user = acting_user(engine, by)
+    with read_session(engine) as session:
+        case: CaseRow = cases.get_case(session, case_id)
+        version = case.version
+        check_may_record(user, "record_parent", cases.case_facts(case), load_agreement())
+    with write_session(engine) as session:
+        cases.record_change(
+            session,
+            case_id,
+            version,
+            trigger="record_parent",
+            changes={"is_parent": word in _YES},
+            params=audit_params(user, {"parent": word in _YES, "norm": NORM_PARENT}),
+            at=at,
+            by=user.name,
+        )
+    return _show(engine, case_id)
+
+
 def _show(engine: Engine, case_id: str) -> dict[str, Any]:
     with read_session(engine) as session:
         return cases.case_view(session, case_id)

@@ -71,9 +71,26 @@ def objection_command(
     _echo(case, as_json)
 
 
+def parent_command(
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Fall-ID.")],
+    answer: Annotated[
+        str, typer.Argument(metavar="JA|NEIN", help="Ist die Person Mutter oder Vater?")
+    ],
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Erfassen, ob die Person Mutter oder Vater eines Kindes ist (§ 119 Abs. 4 SGB IX)."""
+    from workflows.involvement import record_parent
+
+    case = record_parent(engine(), case_id, answer, at=parse_when(at, "--at"), by=default_user(by))
+    _echo(case, as_json)
+
+
 def register(app: typer.Typer) -> None:
     """Add the commands to ``gpv case``."""
     from workflows.cli.cases import case_app
 
     case_app.command("consent")(consent_command)
     case_app.command("objection")(objection_command)
+    case_app.command("parent")(parent_command)

@@ -151,6 +151,7 @@ def _new_case(plan: CasePlan, case_id: str) -> ReplayedCase:
         "routing_reason": routed.reason, "routing_flags": list(routed.review_flags),
         "school_status": person.school, "benefit_start": person.benefit_start,
         "forwarded_from": None, "forwarded_to": None, "consented": [], "statement_by": [],
+        "is_parent": False,
         "created_at": opened, "updated_at": opened,
     }  # fmt: skip
     return ReplayedCase(case=case, facts=facts)

@@ -220,6 +220,7 @@ def case_facts(case: Any) -> CaseFacts:
         consented=view.consented,
         statement_by=tuple(case.statement_by or ()),
         objection_notice_given_on=case.objection_notice_given_on,
+        is_parent=bool(case.is_parent),
     )
 
 
@@ -535,6 +536,8 @@ def _shown(conn: Connection, case: Any, states: Mapping[str, Any]) -> dict[str, 
             "statement_by": list(case.statement_by or ()),
             "objection_notice_given_on": _iso(case.objection_notice_given_on),
             "objection": bool(case.data_transfer_objection),
+            # § 119 Abs. 4 SGB IX: a parent's conference is held with their consent
+            "parent": bool(case.is_parent),
         },
         "deadlines": [
             {

@@ -54,6 +54,8 @@ class CaseRow(SQLModel, table=True):
     school_finished: date | None = None
     # § 76 Abs. 2 Nr. 1 SGB X: the person objected to the transfer of medical assessment data.
     data_transfer_objection: bool = False
+    # § 119 Abs. 4 SGB IX: the person is the mother or father of a child (conference with consent).
+    is_parent: bool = False
     objection_notice_given_on: date | None = None
     decided_on: date | None = None  # last Bescheid (§ 120 Abs. 2 SGB IX); anchors the review
     # The carrier is the one that received the application: the § 14 Abs. 1 SGB IX clock runs

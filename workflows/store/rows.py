@@ -375,7 +375,7 @@ CASE_CARRIER_KINDS = frozenset({"egh_carrier", "youth_office"})
 _CARRIED_OVER = (
     "municipality", "is_minor", "contact_email", "birth_date", "disabilities", "benefit",
     "school_finished", "routed_carrier", "routing_basis", "routing_reason", "school_status",
-    "benefit_start", "data_transfer_objection", "objection_notice_given_on",
+    "benefit_start", "data_transfer_objection", "objection_notice_given_on", "is_parent",
 )  # fmt: skip
 
 

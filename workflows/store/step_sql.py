@@ -64,7 +64,7 @@ _CASE_COLUMNS = (
     "id", "status", "carrier", "municipality", "received_on", "parties", "is_minor",
     "contact_email", "version", "forwarded_from", "forwarded_to", "consented", "statement_by",
     "data_transfer_objection", "objection_notice_given_on", "routed_carrier", "routing_basis",
-    "routing_reason", "routing_flags",
+    "routing_reason", "routing_flags", "is_parent",
 )  # fmt: skip
 READ_CASE: Select[Any] = select(*(CASES.c[name] for name in _CASE_COLUMNS)).where(
     CASES.c.id == bindparam("case_id")

@@ -128,6 +128,7 @@ def test_case_show_json_has_exactly_the_keys_of_the_contract(cli):
         "statement_by": [],
         "objection_notice_given_on": None,
         "objection": False,
+        "parent": False,
     }
     # Routing is advice beside the receiving carrier (legal-review C5)
     assert set(case["routing"]) == {"carrier", "legal_basis", "reason", "review_flags"}

@@ -86,3 +86,20 @@ def test_the_objection_is_recorded_and_withdrawn(notify_engine, capsys):
     case = json.loads(out)
     assert case["involvement"]["objection"] is False
     assert [e["trigger"] for e in case["history"][-2:]] == ["record_objection"] * 2
+
+
+def test_a_parents_benefits_wait_for_the_conference_or_the_parents_no(notify_engine, capsys):
+    """§ 119 Abs. 4 SGB IX: recorded with gpv case parent, then determine_benefits is refused
+    (exit 3, cited) until the parent refused the conference."""
+    case_id = open_case(notify_engine)
+    code, out, _ = _run(capsys, "case", "parent", case_id, "ja", "--at", "2026-03-03", "--json")
+    assert code == 0 and json.loads(out)["involvement"]["parent"] is True
+    code, _, err = _run(capsys, "case", "parent", case_id, "vielleicht")
+    assert code == 2 and "ja oder nein" in err
+    fire = ("fire", case_id)
+    assert _run(capsys, *fire, "accept_jurisdiction", "--at", "2026-03-04")[0] == 0
+    code, _, err = _run(capsys, *fire, "determine_benefits", "--at", "2026-03-05")
+    assert code == 3 and "(§ 119 Abs. 4 SGB IX)" in err
+    assert _run(capsys, *fire, "request_consent", "--at", "2026-03-05")[0] == 0
+    assert _run(capsys, *fire, "refuse_consent", "--at", "2026-03-06")[0] == 0
+    assert _run(capsys, *fire, "determine_benefits", "--at", "2026-03-09")[0] == 0
