@@ -20,7 +20,9 @@ rotating from round to round (interleaved), and the figures are the median over 
   transaction per step, on gpv's own schema. The rows are computed once, before timing, by gpv's
   pure rules (``states.advance``, ``workflows.store.rows``); no anchor file.
 
-``--breakdown`` adds a round of gpv with timers around its functions (where a step's time goes).
+``--before CHECKOUT`` adds gpv of another checkout (e.g. ``git worktree add /tmp/before <commit>``)
+as the contender ``gpv-before``, interleaved like the others. ``--breakdown`` adds a round of
+gpv with timers around its functions (where a step's time goes).
 ``--postgres URL`` (e.g. ``postgresql://postgres@127.0.0.1:5432/postgres``) runs gpv and raw SQL
 on PostgreSQL instead (a database per round and contender, dropped afterwards; SpiffWorkflow
 is measured on SQLite only). ``--profile`` prints a cProfile of gpv's steps (one extra round).
@@ -261,6 +263,30 @@ class Spiff(Contender):
         n = self.conn.execute("SELECT count(*) FROM workflows").fetchone()[0]
         self.conn.close()
         return {"workflows": int(n)}
+
+
+class GpvElsewhere(Contender):
+    """gpv from another checkout (``--before PATH``, e.g. a worktree of the commit before a
+    change): this script of that checkout runs the gpv contender once in a child process on a
+    database of its own; the time is its own measurement (start-up excluded)."""
+
+    name = "gpv-before"
+    checkout: Path | None = None
+
+    def setup(self, place: Place) -> None:
+        self.place = place
+
+    def run_all(self, cases: int, postgres: str | None) -> float:
+        import subprocess
+
+        assert self.checkout is not None
+        out = self.place.folder / "before.json"
+        command = [sys.executable, str(self.checkout / "bench" / "peers.py"), "--only", "gpv",
+                   "--rounds", "1", "--cases", str(cases), "--json-out", str(out)]  # fmt: skip
+        if postgres is not None:
+            command += ["--postgres", postgres]
+        subprocess.run(command, check=True, capture_output=True, cwd=self.checkout)
+        return float(json.loads(out.read_text())["times_s"]["gpv"][0])
 
 
 class AnchorFloor(Contender):
@@ -577,6 +603,9 @@ def one_run(
         if profiler is not None:
             profiler.enable()
         started = time.perf_counter()
+        if isinstance(contender, GpvElsewhere):
+            elapsed = contender.run_all(cases, postgres)
+            return elapsed, {}
         for number in range(1, cases + 1):
             contender.run_case(number)
         elapsed = time.perf_counter() - started
@@ -716,8 +745,14 @@ def main(argv: list[str] | None = None) -> int:
         "--breakdown", action="store_true", help="where gpv's step goes (extra round, timers)"
     )
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument(
+        "--before", type=Path, metavar="CHECKOUT", help="also gpv of another checkout, interleaved"
+    )
     args = parser.parse_args(argv)
     kinds = contenders(args.postgres)
+    if args.before is not None:
+        GpvElsewhere.checkout = args.before.resolve()
+        kinds.insert(1, GpvElsewhere)
     if args.only:
         wanted = {w.strip() for w in args.only.split(",")}
         kinds = [k for k in kinds if k.name in wanted]
