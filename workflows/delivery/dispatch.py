@@ -49,7 +49,7 @@ from workflows.delivery.claims import (
     write_connection,
 )
 from workflows.delivery.config import Config, load_config
-from workflows.delivery.transports import letters_transport, make_transport
+from workflows.delivery.transports import letters_transport, make_transport, mark_letter
 from workflows.store.outbox import Channel, OutboxRow, OutboxStatus, enqueue
 
 log = logging.getLogger(__name__)
@@ -232,6 +232,10 @@ class Dispatcher:
             date=row.created_at,
             reply_to=reply_to,
         )
+        if channel is Channel.LETTER:  # the PDF's letterhead and address block (issue 12)
+            view = contact.view
+            mark_letter(message, case_ref=view.case_id, carrier=view.carrier,
+                        about_child=view.is_minor)  # fmt: skip
         return channel, message
 
     def _write(self) -> Connection:
@@ -408,7 +412,7 @@ def dispatch(
             now=now,
             config=config,
             transport=_given_or_new(created, transport, lambda: make_transport(config)),
-            letters=_given_or_new(created, letters, letters_transport),
+            letters=_given_or_new(created, letters, lambda: letters_transport(config, agreement)),
             agreement=agreement,
             case_lookup=case_lookup or store_case,
             max_attempts=max_attempts,
