@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 
@@ -30,20 +31,62 @@ app = typer.Typer(
 )
 
 
-_registered: list[bool] = []
+#: The command groups in the order ``gpv --help`` lists them.
+_MODULES = ("rules", "diagram", "cases", "involvement", "notify", "run", "users", "web", "dev")
+#: Which groups a command line needs, by its first word, so that ``gpv deadline`` does not import
+#: (and build) every other command. A word not named here (``--help``, a typo, a command whose
+#: module holds nothing else: Typer would make a lone command the whole app) registers them all.
+_MODULES_OF = {
+    "deadline": ("rules",),
+    "route": ("rules",),
+    "case": ("cases", "involvement"),
+    "fire": ("cases",),
+    "tasks": ("cases",),
+    "sweep": ("cases",),
+    "audit": ("cases",),
+    "outbox": ("notify",),
+    "dispatch": ("notify",),
+    "config": ("notify",),
+    "user": ("users",),
+    "dev": ("dev",),
+}
+#: Per registered group, the commands and sub-apps it added to :data:`app`.
+_registered: dict[str, tuple[list[Any], list[Any]]] = {}
+
+
+def _register_modules(names: Sequence[str]) -> None:
+    """Add the command groups of ``names`` that are not registered yet, in :data:`_MODULES`
+    order."""
+    import importlib
+
+    for name in _MODULES:
+        if name in names and name not in _registered:
+            commands, groups = len(app.registered_commands), len(app.registered_groups)
+            importlib.import_module(f"workflows.cli.{name}").register(app)
+            _registered[name] = (
+                app.registered_commands[commands:],
+                app.registered_groups[groups:],
+            )
+    # Registered in several steps (tests call main repeatedly): list them in the one order anyway.
+    order = [name for name in _MODULES if name in _registered]
+    app.registered_commands = [c for name in order for c in _registered[name][0]]
+    app.registered_groups = [g for name in order for g in _registered[name][1]]
 
 
 def _register() -> None:
     """Add every command group once per process (``main`` may be called many times in one
     process: tests, the fuzz test)."""
-    if _registered:
-        return
     # Imported here so that `import workflows.cli` stays cheap and each group stays in its module.
-    from workflows.cli import cases, dev, diagram, involvement, notify, rules, run, users, web
+    _register_modules(_MODULES)
 
-    for module in (rules, diagram, cases, involvement, notify, run, users, web, dev):
-        module.register(app)
-    _registered.append(True)
+
+def _register_for(args: Sequence[str]) -> None:
+    """The command groups ``args`` needs (:data:`_MODULES_OF`), or every group."""
+    needed = _MODULES_OF.get(args[0]) if args else None
+    if needed is None:
+        _register()
+    else:
+        _register_modules(needed)
 
 
 def _log_internal_error(exc: BaseException) -> str | None:
@@ -95,11 +138,12 @@ def _run(argv: Sequence[str] | None) -> object:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script; never lets a traceback through."""
-    _register()
+    args = sys.argv[1:] if argv is None else list(argv)
+    _register_for(args)
     try:
         from workflows.cli.options import check_arguments
 
-        check_arguments(sys.argv[1:] if argv is None else argv)
+        check_arguments(args)
         result = _run(argv)
     except UsageError as exc:
         exc.show()
