@@ -170,15 +170,18 @@ class SmtpTransport:
         self.local_hostname = local_hostname
         self._conn: smtplib.SMTP | None = None
 
+    def _context(self) -> ssl.SSLContext:
+        # Built only for TLS: loading the system's CA store costs ~30 ms per connection.
+        return self.ssl_context or ssl.create_default_context()
+
     def _connect(self) -> smtplib.SMTP:
-        context = self.ssl_context or ssl.create_default_context()
         conn: smtplib.SMTP
         if self.tls:
             conn = smtplib.SMTP_SSL(
                 self.host,
                 self.port,
                 timeout=self.timeout,
-                context=context,
+                context=self._context(),
                 local_hostname=self.local_hostname,
             )
         else:
@@ -192,7 +195,7 @@ class SmtpTransport:
                 conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.ehlo()
             if self.starttls:
-                conn.starttls(context=context)
+                conn.starttls(context=self._context())
                 conn.ehlo()
             if self.user:
                 conn.login(self.user, self.password or "")

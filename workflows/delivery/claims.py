@@ -171,6 +171,33 @@ def claim(engine: Engine, row_id: int, now: datetime, stale: datetime, worker: s
         return conn.execute(select(_T).where(_T.c.id == row_id)).one()
 
 
+def claim_batch(
+    engine: Engine, row_ids: list[int], now: datetime, stale: datetime, worker: str
+) -> list[Any]:
+    """Claim the rows of ``row_ids`` that are still pending and unclaimed (or stale) for
+    ``worker`` in one transaction, as :func:`claim` does one by one; the claimed rows in id
+    order (the others are held by another dispatcher or no longer pending).
+
+    A claim taken for a whole batch may go stale before the batch's last row is sent; that row
+    is then safe all the same, because the dispatcher's hand-over writes ``sent`` only while this
+    worker still holds the claim, and sends nothing otherwise
+    (:meth:`workflows.delivery.dispatch.Dispatcher.deliver`)."""
+    if not row_ids:
+        return []
+    with write_connection(engine) as conn, conn.begin():
+        rows = conn.execute(
+            update(_T)
+            .where(
+                _T.c.id.in_(row_ids),
+                _T.c.status == OutboxStatus.PENDING.value,
+                or_(_T.c.claimed_at.is_(None), _T.c.claimed_at <= stale),
+            )
+            .values(claimed_at=now, claimed_by=worker, attempts=_T.c.attempts + 1)
+            .returning(*_T.c)
+        ).all()
+    return sorted(rows, key=lambda row: row.id)
+
+
 def held_by(row_id: int, worker: str) -> Any:
     """The WHERE clause of an update to a row this worker has claimed."""
     return and_(_T.c.id == row_id, _T.c.claimed_by == worker)

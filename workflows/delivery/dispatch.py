@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -40,7 +40,7 @@ from notifications.transport import PermanentDeliveryError, TemporaryDeliveryErr
 from states.decision import NotificationEvent, Process
 from workflows.delivery.claims import (
     UNCONFIRMED_NOTE,
-    claim,
+    claim_batch,
     database_now,
     due_ids,
     held_by,
@@ -82,6 +82,10 @@ def store_case(engine: Engine, case_id: str) -> CaseContact | None:
     return None if found is None else CaseContact(view=found[0], contact_email=found[1])
 
 
+class ClaimLostError(Exception):
+    """This dispatcher's claim on a row went stale and another dispatcher took the row."""
+
+
 class Dispatcher:
     """One dispatch run's collaborators; :func:`dispatch` is the entry point."""
 
@@ -111,6 +115,9 @@ class Dispatcher:
         self.conference_duration = conference_duration
         self.worker = worker_id()
         self._cases: dict[str, CaseContact | None] = {}
+        #: A row sent and accepted whose claim is still to be cleared: confirmed in the next
+        #: write transaction (the next hand-over, usually) or at the end of the run.
+        self._to_confirm: int | None = None
 
     def case(self, case_id: str) -> CaseContact | None:
         if case_id not in self._cases:
@@ -131,19 +138,18 @@ class Dispatcher:
         took every row of a batch; the counts of ``sent``, ``retrying`` and ``failed``. A claim
         older than ``timeout`` on ``clock`` (the database's) is stale."""
         counts = {"sent": 0, "retrying": 0, "failed": 0}
-        while True:
-            claimed_at = clock()
-            stale = claimed_at - timeout
-            ids = due_ids(self.engine, self.now, stale, batch_size)
-            progressed = False
-            for row_id in ids:
-                row = claim(self.engine, row_id, claimed_at, stale, self.worker)
-                if row is None:  # another dispatcher took it
-                    continue
-                progressed = True
-                counts[self.deliver(row)] += 1
-            if not ids or not progressed:
-                return counts
+        try:
+            while True:
+                claimed_at = clock()
+                stale = claimed_at - timeout
+                ids = due_ids(self.engine, self.now, stale, batch_size)
+                rows = claim_batch(self.engine, ids, claimed_at, stale, self.worker)
+                for row in rows:
+                    counts[self.deliver(row)] += 1
+                if not ids or not rows:  # nothing due, or another dispatcher took every row
+                    return counts
+        finally:
+            self.confirm_pending()
 
     def deliver(self, row: Any) -> str:
         """Send one claimed row; returns 'sent', 'retrying' or 'failed'."""
@@ -160,21 +166,29 @@ class Dispatcher:
             return self._failed(row, f"{type(exc).__name__}: {exc}", channel, message_id)
         target = self.letters if channel is Channel.LETTER else self.transport
         handed_over = False
+        claim_lost = False
 
         def handover() -> None:
             # Runs inside the SMTP transaction, right before the final "." (see module docs).
-            nonlocal handed_over
-            self._mark_sent(row.id, channel, message_id, confirmed=False)
+            nonlocal handed_over, claim_lost
+            if not self._mark_sent(row.id, channel, message_id, confirmed=False):
+                # The claim went stale and another dispatcher holds the row: send nothing.
+                claim_lost = True
+                raise ClaimLostError(f"outbox {row.id}: Anspruch verloren")
             handed_over = True
 
         try:
             target.send(message, on_handover=handover)
         except TemporaryDeliveryError as exc:
+            if claim_lost:  # the row is another dispatcher's now; it is not ours to record
+                return "retrying"
             return self._retry(row, str(exc), channel, message_id)
         except PermanentDeliveryError as exc:
             return self._failed(row, str(exc), channel, message_id)
-        # Accepted. If the transport did not hand over first (file transport), mark now.
-        self._mark_sent(row.id, channel, message_id, confirmed=True, status_set=handed_over)
+        if handed_over:  # accepted; the claim is cleared with the next write (see _to_confirm)
+            self._to_confirm = row.id
+        else:  # a transport without hand-over (file transport): mark and confirm now
+            self._mark_sent(row.id, channel, message_id, confirmed=True)
         return "sent"
 
     def _build(self, row: Any, contact: CaseContact, message_id: str) -> tuple[Channel, Any]:
@@ -241,40 +255,60 @@ class Dispatcher:
     def _write(self) -> Connection:
         return write_connection(self.engine)
 
-    def _mark_sent(
-        self,
-        row_id: int,
-        channel: Channel,
-        message_id: str,
-        *,
-        confirmed: bool,
-        status_set: bool = False,
-    ) -> None:
-        """``sent`` in one single-row UPDATE. Unconfirmed (hand-over, before the final ".") keeps
-        the claim, so a row whose dispatcher died in that instant is recognisable; confirming
-        clears it."""
-        if status_set:
-            values: dict[str, Any] = {"claimed_at": None, "claimed_by": None}
-        else:
-            values = {
-                "status": OutboxStatus.SENT.value,
-                "sent_at": self.now,
-                "channel": channel.value,
-                "message_id": message_id,
-                "last_error": None,
-            }
-            if confirmed:
-                values.update(claimed_at=None, claimed_by=None)
-        conn: Connection
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A write transaction that first clears the claim of the last row the server accepted
+        (:attr:`_to_confirm`). Until that commits, a crash leaves that row ``sent`` with the
+        claim kept, which the next run reports as unconfirmed: at most one row at any time."""
+        confirming = self._to_confirm
         with self._write() as conn, conn.begin():
-            conn.execute(update(_T).where(held_by(row_id, self.worker)).values(**values))
+            if confirming is not None:
+                conn.execute(
+                    update(_T)
+                    .where(held_by(confirming, self.worker))
+                    .values(claimed_at=None, claimed_by=None)
+                )
+            yield conn
+        if self._to_confirm == confirming:
+            self._to_confirm = None
+
+    def confirm_pending(self) -> None:
+        """Confirm the last accepted row, if one is still unconfirmed (end of a run)."""
+        if self._to_confirm is not None:
+            with self._transaction():
+                pass
+
+    def _mark_sent(
+        self, row_id: int, channel: Channel, message_id: str, *, confirmed: bool
+    ) -> bool:
+        """``sent`` in one single-row UPDATE, only while this worker holds the claim (False when
+        it does not any more), together with the confirmation of the previous row. Unconfirmed
+        (hand-over, before the final ".") keeps the claim, so a row whose dispatcher died in that
+        instant is recognisable; confirming clears it."""
+        values: dict[str, Any] = {
+            "status": OutboxStatus.SENT.value,
+            "sent_at": self.now,
+            "channel": channel.value,
+            "message_id": message_id,
+            "last_error": None,
+        }
+        if confirmed:
+            values.update(claimed_at=None, claimed_by=None)
+        conn: Connection
+        with self._transaction() as conn:
+            done = conn.execute(
+                update(_T)
+                .where(held_by(row_id, self.worker), _T.c.status == OutboxStatus.PENDING.value)
+                .values(**values)
+            )
+        return done.rowcount == 1
 
     def _retry(self, row: Any, error: str, channel: Channel | None, message_id: str) -> str:
         attempts = int(row.attempts)  # already counts this attempt (raised by the claim)
         if attempts >= self.max_attempts:
             return self._failed(row, f"nach {attempts} Versuchen: {error}", channel, message_id)
         delay = self.retry_base * (2 ** (attempts - 1))
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             self._unsent(
                 conn,
                 row,
@@ -288,7 +322,7 @@ class Dispatcher:
 
     def _failed(self, row: Any, error: str, channel: Channel | None, message_id: str) -> str:
         log.warning("outbox %s: endgültig nicht zustellbar: %s", row.id, error)
-        with self._write() as conn, conn.begin():
+        with self._transaction() as conn:
             self._unsent(conn, row, OutboxStatus.FAILED, error, channel, message_id)
             if row.event != "delivery_failed":
                 self._queue_alert(conn, row, error, channel)
