@@ -131,6 +131,8 @@ RECORD_LABELS: dict[str, str] = {
     "record_objection": "Widerspruch erfassen",
     "update_contact": "Kontaktadresse ändern",
     "record_parent": "Elternschaft erfassen",
+    "open_case": "Fall anlegen",
+    "correct": "Eintrag berichtigen",
 }
 
 

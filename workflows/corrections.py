@@ -26,9 +26,11 @@ from states.correction import check_field, correct_receipt, with_parties
 from states.deadlines import berlin_date
 from states.decision import Decision
 from states.errors import InputError
+from states.permissions import check_may_record
 from workflows.store import cases
 from workflows.store.db import read_session, write_session
 from workflows.store.models import AuditRow, CaseRow
+from workflows.users import acting_user
 
 #: Audit entries that are not steps on the application (the opening itself, the sweep's marks,
 #: changes of case data): a new receipt may lie before them.
@@ -109,18 +111,24 @@ def correct_case(
 
     InputError (exit 2): an unknown field or town, a malformed or future date, a blank reason or
     author, the same value. TransitionRefused (exit 3): a Bescheid was issued, or the new receipt
-    lies after a recorded step. ConflictError (exit 3): the case changed meanwhile. A refused or
-    failed correction writes nothing."""
-    from workflows.service import _check_aware, show_case
+    lies after a recorded step. ConflictError (exit 3): the case changed meanwhile. RefusedError
+    (exit 3): once users are set up, ``by`` is not a case manager of the case's carrier
+    (:func:`workflows.users.acting_user`, § 35 Abs. 1 S. 2 SGB I). A refused or failed correction
+    writes nothing."""
+    from workflows.service import _attributed, _check_aware, show_case
 
     _check_aware(at)
     name = check_field(field)
     if not by or not by.strip():
         raise InputError("Es fehlt, wer die Berichtigung vornimmt (--by).")
-    with read_session(engine) as session:
-        version = cases.get_case(session, case_id).version
-        decision, opening = _decide(session, case_id, name, value, reason, at, by)
+    user = acting_user(engine, by)
     agreement = load_agreement()
+    with read_session(engine) as session:
+        case = cases.get_case(session, case_id)
+        version = case.version
+        check_may_record(user, "correct", cases.case_facts(case), agreement)
+        decision, opening = _decide(session, case_id, name, value, reason, at, user.name)
+    decision, by = _attributed(decision, user), user.name
     with write_session(engine) as session:
         cases.persist_decision(
             session, case_id, version, decision, at=at, by=by, agreement=agreement

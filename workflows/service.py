@@ -262,6 +262,9 @@ def open_case(
     the case opens anyway with "Zuständigkeit prüfen" and the receiving carrier is told that it
     must check within the § 14 Abs. 1 period (the notice names no health data). The case id
     (``C-<year of receipt>-<number>``) is allocated in the same transaction as the case.
+
+    ``by`` (:func:`workflows.users.acting_user`): once users are set up, a case manager of the
+    receiving carrier, else RefusedError naming the rule before anything is written.
     """
     from states.advance import open_case_decision
 
@@ -274,6 +277,12 @@ def open_case(
         contact_email=contact_email, at=at, parents_municipality=parents_municipality,
     )  # fmt: skip
     opening = _routed(application, agreement, received_by)
+    # Only the receiving carrier's case management opens its case (§ 35 Abs. 1 S. 2 SGB I):
+    # checked before a case number is taken, so a refusal writes nothing.
+    user = acting_user(engine, by)
+    unnumbered = cases.case_facts(_case_row("", application, opening))
+    check_may_record(user, "open_case", unnumbered, agreement)
+    by = user.name
     with write_session(engine) as session:
         (case_id,) = cases.allocate_case_ids(session, received.year)
         case = _case_row(case_id, application, opening)
@@ -283,6 +292,7 @@ def open_case(
         )  # fmt: skip
         session.add(case)
         session.flush()
+        decision = _attributed(decision, user)
         cases.apply_decision(session, case, decision, at=at, by=by, agreement=agreement)
         return cases.case_view(session, case_id)  # as just written, in the same transaction
 
