@@ -1,22 +1,30 @@
 """The dispatcher: sends what the outbox holds, once, with retries, and alerts on final failure.
 
-Per message, three short steps, each its own committed transaction or network exchange:
+Per batch of due rows, then per message, short steps, each its own committed transaction or
+network exchange:
 
-1. **claim** – ``attempts + 1``, ``claimed_at``/``claimed_by`` set, only if the row is still
-   pending and unclaimed (or its claim is stale). Two dispatchers never send the same row at once
+1. **claim** (once per batch) – ``attempts + 1``, ``claimed_at``/``claimed_by`` set, on every row
+   of the batch that is still pending and unclaimed (or whose claim is stale), in one
+   ``UPDATE … RETURNING``. Two dispatchers never send the same row at once
    (:mod:`workflows.delivery.claims`).
 2. **send** – render (from the row's context, the case's non-health fields and the configured
    addresses), build the e-mail with the stable Message-ID ``<outbox-{id}@gpv.{domain}>`` and hand
    it to the transport, which returns only after the server accepted it (SMTP 250 after DATA).
-3. **mark** – ``sent`` (or back to ``pending`` with backoff, or ``failed`` + one supervisor alert).
+   Right before the final ``.`` the row is marked ``sent`` (the hand-over), only while this
+   dispatcher still holds its claim: a claim that went stale and was taken by another dispatcher
+   aborts the DATA, nothing is sent.
+3. **mark** – the accepted row's claim is cleared (confirmed) in the next write transaction,
+   usually the next message's hand-over, or at the end of the run; a refused one goes back to
+   ``pending`` with backoff, or ``failed`` + one supervisor alert.
 
-Crash safety (SIGKILL at any instant): a row is marked sent only after the server accepted it, so
-nothing is lost. A claim left by a dead dispatcher is released when the next run starts (same host,
-process gone) or after ``claim_timeout``; the row is then sent again **with the same Message-ID**.
-The one window in which that re-send duplicates a delivered message is between the server's
-acceptance and the commit of step 3: the commit is a single-row UPDATE issued immediately after the
-reply (no rendering, no other I/O in between). Receivers that de-duplicate by Message-ID (most mail
-stores and clients do) close even that window. Measured sizes: see the test and the report.
+Crash safety (SIGKILL at any instant): a row is marked sent only once the server holds the whole
+message text, so nothing is lost. A claim left by a dead dispatcher is released when the next run
+starts (same host, process gone) or after ``claim_timeout``; a row not yet handed over is then
+sent again **with the same Message-ID** (the server dropped the unfinished DATA). A row handed over
+but not confirmed (at most one per dead dispatcher: step 3 confirms with the next write) is not sent
+again; the next run alerts the supervisor to check it, since the server may or may not have taken
+it. Receivers that de-duplicate by Message-ID (most mail stores and clients do) close even that
+window. Measured sizes: see the test and the report.
 """
 
 from __future__ import annotations
@@ -152,7 +160,8 @@ class Dispatcher:
             self.confirm_pending()
 
     def deliver(self, row: Any) -> str:
-        """Send one claimed row; returns 'sent', 'retrying' or 'failed'."""
+        """Send one claimed row; returns 'sent', 'retrying' (also: not sent because another
+        dispatcher took the row over, see :class:`ClaimLostError`) or 'failed'."""
         message_id = message_id_for(row.id, self.config.domain)
         channel: Channel | None = None
         try:
@@ -164,6 +173,10 @@ class Dispatcher:
             return self._failed(row, str(exc), channel, message_id)
         except Exception as exc:  # a template or address problem: retrying will not help
             return self._failed(row, f"{type(exc).__name__}: {exc}", channel, message_id)
+        return self._send(row, channel, message, message_id)
+
+    def _send(self, row: Any, channel: Channel, message: Any, message_id: str) -> str:
+        """Hand the built message to its transport and record the outcome."""
         target = self.letters if channel is Channel.LETTER else self.transport
         handed_over = False
         claim_lost = False
@@ -179,8 +192,10 @@ class Dispatcher:
 
         try:
             target.send(message, on_handover=handover)
+        except ClaimLostError:  # a transport that lets the hook's error through
+            return "retrying"
         except TemporaryDeliveryError as exc:
-            if claim_lost:  # the row is another dispatcher's now; it is not ours to record
+            if claim_lost:  # the row is another dispatcher's now; not ours to record
                 return "retrying"
             return self._retry(row, str(exc), channel, message_id)
         except PermanentDeliveryError as exc:
