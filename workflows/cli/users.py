@@ -32,7 +32,10 @@ def _password_from_stdin() -> str:
     """The first line of stdin, without its line end (``printf '%s\\n' "$PW" | gpv user add …``)."""
     from states.errors import InputError
 
-    line = sys.stdin.readline()
+    try:
+        line = sys.stdin.readline()
+    except (OSError, ValueError):  # stdin closed or not readable (no terminal, no pipe)
+        line = ""
     if not line:
         raise InputError(
             "--password-stdin: auf der Standardeingabe kam kein Passwort; bitte z. B. "
