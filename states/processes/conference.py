@@ -392,7 +392,7 @@ DEFINITION = ProcessDefinition(
     start_when=frozenset({CaseState.ASSESSMENT}),
     on_case_end=_cancelled,
     hints={
-        "schedule_conference": "Angesetzt wird erst, wenn die Person eingewilligt hat "
+        "schedule_conference": "Angesetzt wird erst, wenn die Person zugestimmt hat "
         "(give_consent); ein angesetzter Termin wird mit reschedule_conference verlegt.",
         "hold_conference": "Durchgeführt werden kann nur eine angesetzte Konferenz.",
         "refuse_proposal": "Abgelehnt wird ein Vorschlag, solange die Zustimmung aussteht.",

@@ -181,7 +181,7 @@ def test_no_free_text_of_a_step_reaches_prefect_and_the_user_still_reads_every_m
     # The user reads the rules' full messages, as without Prefect.
     refused, invalid = errors[2], errors[6]
     assert refused.startswith("Fehler: ") and "§ 119 Abs. 1 SGB IX" in refused
-    assert "Einwilligung" in refused and "give_consent" in refused
+    assert "Zustimmung" in refused and "give_consent" in refused
     assert invalid.startswith("Fehler: ") and SENTINEL in invalid and "outcome" in invalid
 
     # gpv's own store keeps every request with its free text and outcome.
