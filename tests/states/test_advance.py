@@ -501,7 +501,7 @@ def test_scheduling_without_consent_is_refused_citing_section_119() -> None:
     with pytest.raises(TransitionRefused) as info:
         step(pending, "schedule_conference", at(2026, 4, 20), date="2026-05-15T10:00",
              location="Kreishaus")  # fmt: skip
-    assert "§ 119 Abs. 1 SGB IX" in info.value.message and "eingewilligt" in info.value.message
+    assert "§ 119 Abs. 1 SGB IX" in info.value.message and "zugestimmt" in info.value.message
 
 
 @pytest.mark.parametrize(
