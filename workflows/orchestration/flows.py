@@ -163,7 +163,7 @@ def apply_trigger(request_id: str, seen_history: int) -> dict[str, Any]:
         try:
             current = service.fire(
                 engine, request.case_id, request.trigger, request.params,
-                at=request.at, by=request.by,
+                at=request.at, by=request.by, allow_future=request.allow_future, now=request.now,
             )  # fmt: skip
         except (InputError, RefusedError) as exc:
             status = status_of(exc)

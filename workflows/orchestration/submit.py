@@ -262,6 +262,8 @@ def run_on_server(
     *,
     api_url: str | None = None,
     timeout: float | None = None,
+    allow_future: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Keep the request in gpv's store, create a ``fire-trigger`` run on the server naming it,
     wait for the run, and return the case as ``gpv case show`` prints it (read from the
@@ -291,7 +293,10 @@ def run_on_server(
     _check_trigger(trigger)
     engine = ready_engine()
     carrier = service.show_case(engine, case_id).get("carrier")
-    request_id = store_request(engine, case_id, trigger, dict(params or {}), at=when, by=by)
+    request_id = store_request(
+        engine, case_id, trigger, dict(params or {}), at=when, by=by,
+        allow_future=allow_future, now=None if now is None else _as_utc(now),
+    )  # fmt: skip
     flow_run = _start_and_wait(
         url,
         parameters=fire_parameters(request_id, case_id, trigger),
@@ -379,17 +384,13 @@ def run_step(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """``gpv fire``: through the server :func:`discover_server` finds, otherwise in process; says
-    on stderr which way it went. ``allow_future``/``now`` (:mod:`states.step_time`) are not yet
-    carried by a step request, so a step with them runs in process, and says so."""
+    on stderr which way it went. ``allow_future``/``now`` (:mod:`states.step_time`) go either way:
+    through the server the step request in gpv's store carries them."""
     url = discover_server()
-    if url is not None and (allow_future or now is not None):
-        sys.stderr.write(
-            "gpv fire: --allow-future/--now gelten nur direkt in der Datenbank; der Schritt läuft "
-            f"ohne den Prefect-Server {url.removesuffix('/api')}.\n"
-        )
-        url = None
     if url is not None:
         sys.stderr.write(f"gpv fire: über den Prefect-Server {url.removesuffix('/api')}\n")
-        return run_on_server(case_id, trigger, params, at, by, api_url=url)
+        return run_on_server(
+            case_id, trigger, params, at, by, api_url=url, allow_future=allow_future, now=now
+        )
     sys.stderr.write("gpv fire: ohne Server, direkt in der Datenbank\n")
     return run_here(case_id, trigger, params, at, by, allow_future=allow_future, now=now)

@@ -33,7 +33,7 @@ from workflows import settings
 
 #: The newest Alembic revision; a test checks it against the scripts in
 #: ``workflows/store/migrations``.
-SCHEMA_HEAD = "0009_parent_fact"
+SCHEMA_HEAD = "0010_step_request_time"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 #: Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.

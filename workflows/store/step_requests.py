@@ -1,11 +1,13 @@
 """Step requests: what ``gpv fire`` asked for, kept in gpv's store so Prefect sees references only.
 
 Before ``gpv fire`` creates a ``fire-trigger`` run on the Prefect server it stores the request here
-(case, trigger, the free-text parameters, the effective time and who asked) under a random id; the
-run's parameters are that id, the case id and the trigger (issue 13). The flow loads the request
-by its id and records the outcome here: ``pending`` → ``applied`` | ``refused`` | ``invalid``. A
-refused or invalid request keeps the rules' full message (it may quote what the user typed), which
-``gpv fire`` prints; Prefect gets a generic message naming the request id and the legal norm.
+(case, trigger, the free-text parameters, the effective time and who asked, and whether a step
+after now is meant, ``--allow-future``, judged against which now, ``--now``; issue 12) under a
+random id; the run's parameters are that id, the case id and the trigger (issue 13). The flow
+loads the request by its id and records the outcome here: ``pending`` → ``applied`` |
+``refused`` | ``invalid``. A refused or invalid request keeps the rules' full message (it may
+quote what the user typed), which ``gpv fire`` prints; Prefect gets a generic message naming
+the request id and the legal norm.
 
 A request is carried out at most once: once it has an outcome, running it again changes nothing.
 
@@ -23,7 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, update
+from sqlalchemy import JSON, Boolean, Column, Index, String, Text, false, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
@@ -52,6 +54,11 @@ class StepRequestRow(SQLModel, table=True):
     params: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     by: str = Field(sa_column=Column(String, nullable=False))
+    # gpv fire --allow-future and --now (states.step_time; migration 0010): None is the clock.
+    allow_future: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    now: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     status: str = Field(
         default=RequestStatus.PENDING.value, sa_column=Column(String(16), nullable=False)
@@ -76,6 +83,8 @@ class StepRequest:
     status: RequestStatus
     message: str | None
     norm: str | None
+    allow_future: bool = False
+    now: datetime | None = None
 
     @property
     def is_finished(self) -> bool:
@@ -93,6 +102,8 @@ def _plain(row: StepRequestRow) -> StepRequest:
         status=RequestStatus(row.status),
         message=row.message,
         norm=row.norm,
+        allow_future=bool(row.allow_future),
+        now=row.now,
     )
 
 
@@ -104,8 +115,11 @@ def store_request(
     *,
     at: datetime,
     by: str,
+    allow_future: bool = False,
+    now: datetime | None = None,
 ) -> str:
-    """Keep a new request (status ``pending``); returns its id."""
+    """Keep a new request (status ``pending``); returns its id. ``allow_future`` and ``now`` are
+    passed on to :func:`workflows.service.fire` (:mod:`states.step_time`)."""
     request_id = uuid.uuid4().hex
     row = StepRequestRow(
         id=request_id,
@@ -114,6 +128,8 @@ def store_request(
         params={str(k): str(v) for k, v in params.items()},
         at=at,
         by=by,
+        allow_future=allow_future,
+        now=now,
         created_at=utcnow(),
     )
     with write_session(engine) as session:
