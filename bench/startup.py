@@ -153,45 +153,67 @@ def _importtime(argv: list[str], env: dict[str, str], cwd: Path, top: int) -> li
     return lines
 
 
+def _measure(
+    commands: dict[str, list[list[str]]], envs: dict[str, dict[str, str]], rounds: int, cwd: Path
+) -> dict[str, list[float]]:
+    """Seconds per command and round; one warm-up round first (file cache, .pyc), not counted."""
+    for name, argv_list in commands.items():
+        _run(argv_list[0], envs[name], cwd)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for i in range(1, rounds + 1):
+        for name, argv_list in commands.items():
+            start = time.perf_counter()
+            _run(argv_list[i], envs[name], cwd)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def _report(times: dict[str, list[float]], rounds: int) -> None:
+    bare = statistics.median(times["python -c pass"])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"# gpv start-up, {rounds} interleaved rounds, load average {load:.2f}")
+    print(f"{'command':<20} {'median ms':>10} {'min ms':>8} {'ratio':>7} {'goal':>6}  met")
+    for name, samples in times.items():
+        median = statistics.median(samples)
+        ratio = median / bare
+        goal = GOALS.get(name)
+        met = "" if goal is None else ("yes" if ratio <= goal else "NO")
+        goal_text = f"{goal:.0f}x" if goal else ""
+        print(
+            f"{name:<20} {median * 1000:10.1f} {min(samples) * 1000:8.1f} "
+            f"{ratio:6.2f}x {goal_text:>6}  {met}"
+        )
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--top", type=int, default=10, help="importtime rows per command")
+    parser.add_argument(
+        "--before",
+        help="another source tree of gpv (e.g. `git archive` of an older commit): its commands "
+        "run in the same rounds (PYTHONPATH), listed as 'before: …'",
+    )
     args = parser.parse_args()
 
     gpv = _gpv()
     with tempfile.TemporaryDirectory(prefix="gpv-startup-") as tmp:
         cwd = Path(tmp)
         env = _env(cwd / "data")
-        case_ids = _open_cases(gpv, env, cwd, args.rounds + 2)
+        case_ids = _open_cases(gpv, env, cwd, 2 * args.rounds + 4)
         commands = _commands(gpv, case_ids, args.rounds + 1)
-        # One warm-up round (file cache, .pyc), not counted.
-        for argv_list in commands.values():
-            _run(argv_list[0], env, cwd)
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for i in range(1, args.rounds + 1):
-            for name, argv_list in commands.items():
-                start = time.perf_counter()
-                _run(argv_list[i], env, cwd)
-                times[name].append(time.perf_counter() - start)
-        bare = statistics.median(times["python -c pass"])
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"# gpv start-up, {args.rounds} interleaved rounds, load average {load:.2f}")
-        print(f"{'command':<16} {'median ms':>10} {'min ms':>8} {'ratio':>7} {'goal':>6}  met")
-        for name, samples in times.items():
-            median = statistics.median(samples)
-            ratio = median / bare
-            goal = GOALS.get(name)
-            met = "" if goal is None else ("yes" if ratio <= goal else "NO")
-            goal_text = f"{goal:.0f}x" if goal else ""
-            print(
-                f"{name:<16} {median * 1000:10.1f} {min(samples) * 1000:8.1f} "
-                f"{ratio:6.2f}x {goal_text:>6}  {met}"
-            )
-        print()
-        fire_case = case_ids[-1]
+        envs = dict.fromkeys(commands, env)
+        if args.before:
+            earlier = _commands(gpv, [case_ids[0], *case_ids[args.rounds + 2 :]], args.rounds + 1)
+            for name, argv_list in earlier.items():
+                if name != "python -c pass":
+                    commands[f"before: {name}"] = argv_list
+                    envs[f"before: {name}"] = {**env, "PYTHONPATH": args.before}
+        _report(_measure(commands, envs, args.rounds, cwd), args.rounds)
+        fire_case = case_ids[-1]  # used by no round
         for name, argv_list in commands.items():
-            if name == "python -c pass":
+            if name == "python -c pass" or name.startswith("before: "):
                 continue
             argv = argv_list[0]
             if name == "fire":
