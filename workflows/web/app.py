@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from states.errors import StoreUnavailableError
-from workflows.web import pages_auth, pages_cases, pages_overview, pages_tasks
+from workflows.web import oidc, pages_auth, pages_cases, pages_overview, pages_tasks
 from workflows.web.config import SESSION_SECONDS, WebSettings
 from workflows.web.context import WebContext, render
 from workflows.web.security import CsrfError, Forbidden, LoginRequired
@@ -99,4 +99,5 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (pages_auth, pages_tasks, pages_cases, pages_overview):
         app.include_router(module.router)
+    oidc.install(app)  # the OpenID Connect login when GPV_OIDC_ISSUER is set
     return app
