@@ -39,10 +39,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from states.errors import ConfigError
-from workflows.web.context import USER_KEY, render, web
+from workflows.web.context import USER_KEY, environment, render, web
 from workflows.web.pages_auth import HOME, safe_next
 from workflows.web.security import csrf_token
 
@@ -216,8 +216,10 @@ async def oidc_callback(request: Request) -> Response:
     login = _login(request)
     if not _has_flow(request) and SAME_SITE_PARAM not in request.query_params:
         # Arrived from another site without the Strict cookie: repeat from gpv's own page.
+        # The session is left alone: a new cookie now would replace the one holding the flow.
         again = request.url.include_query_params(**{SAME_SITE_PARAM: "1"})
-        return render(request, "oidc_continue.html.j2", again=f"{again.path}?{again.query}")
+        page = environment().get_template("oidc_continue.html.j2")
+        return HTMLResponse(page.render(again=f"{again.path}?{again.query}"))
     try:
         claims = await _validated_claims(login, request)
     except ProviderError as exc:

@@ -209,6 +209,7 @@ def test_a_callback_from_another_browser_is_refused(
     ) as other:
         bounce = other.get(path)  # no session cookie: repeated from gpv's own page first
         assert bounce.status_code == 200 and 'http-equiv="refresh"' in bounce.text
+        assert "set-cookie" not in bounce.headers  # the browser's cookie with the flow stays
         again = re.search(r'href="([^"]+)" id="continue"', bounce.text)
         assert again
         refused = other.get(again.group(1).replace("&amp;", "&"))
