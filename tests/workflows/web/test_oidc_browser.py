@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -29,7 +29,7 @@ from tests.workflows.web.oidc.harness import (
     run_provider,
 )
 from workflows.web import oidc
-from workflows.web.app import create_app
+from workflows.web.server import build_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 browser = chromium.browser
@@ -43,25 +43,21 @@ def _free_port() -> int:
 
 @pytest.fixture
 def sites(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """gpv on 127.0.0.1 and the provider on localhost; yields gpv's base URL."""
-    import uvicorn
-
+    """gpv on 127.0.0.1 (the server ``gpv web`` runs) and the provider on localhost; yields
+    gpv's base URL."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    folder: Path = installed_provider()
-    for provider in run_provider(folder, host="localhost", redirect_uri=f"{base}/auth/callback"):
+    for provider in run_provider(
+        installed_provider(), host="localhost", redirect_uri=f"{base}/auth/callback"
+    ):
         monkeypatch.setenv(oidc.ISSUER_ENV, provider.issuer)
         monkeypatch.setenv(oidc.CLIENT_ID_ENV, CLIENT_ID)
         monkeypatch.setenv(oidc.CLIENT_SECRET_ENV, CLIENT_SECRET)
-        app = create_app(world.engine, settings(), clock=world.clock)
-        running = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
+        web = replace(settings(), port=port)
+        running = build_server(web, database_url=str(world.engine.url))
         thread = threading.Thread(target=running.run, daemon=True)
         thread.start()
-        for _ in range(200):
-            if running.started:
-                break
+        while not running.started and thread.is_alive():
             time.sleep(0.05)
         yield base
         running.should_exit = True
