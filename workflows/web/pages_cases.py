@@ -16,6 +16,7 @@ from states.errors import GpvError
 from workflows import service
 from workflows.store.case_reads import record_read
 from workflows.web.context import current_user, may_see, render, visible_cases, web
+from workflows.web.correction import correct_from_form, correction_forms
 from workflows.web.posting import post_step
 from workflows.web.queries import search_cases
 from workflows.web.steps import offered_steps
@@ -65,11 +66,9 @@ def _case_page(
         context.engine, case_id, user_name=user.name, party=user.party, role=user.role,
         page="case", at=context.clock(),
     )  # fmt: skip
-    steps = (
-        offered_steps(context.engine, user, case_id, context.agreement)
-        if user.role == MANAGER
-        else []
-    )
+    manager = user.role == MANAGER
+    steps = offered_steps(context.engine, user, case_id, context.agreement) if manager else []
+    corrections = correction_forms(case, context.agreement) if manager else ()
     return render(
         request,
         "case.html.j2",
@@ -77,6 +76,7 @@ def _case_page(
         case=case,
         involvement=_involvement(case),
         steps=steps,
+        corrections=corrections,
         error=error,
         prefect_url=prefect_runs_url(context.settings.prefect_url, case_id),
     )
@@ -94,3 +94,11 @@ def _again(request: Request, case_id: str, status: int, error: str) -> Response:
 @router.post("/faelle/{case_id}")
 async def case_step(request: Request, case_id: str) -> Response:
     return await post_step(request, case_id, MANAGER, f"/faelle/{case_id}", _again)
+
+
+@router.post("/faelle/{case_id}/berichtigung")
+async def case_correction(request: Request, case_id: str) -> Response:
+    """A correction from the case page's forms (:mod:`workflows.web.correction`)."""
+    return await post_step(
+        request, case_id, MANAGER, f"/faelle/{case_id}", _again, take=correct_from_form
+    )

@@ -17,10 +17,18 @@ from workflows.web.steps import error_status, take_step
 
 #: Shows the page again: (request, case id, HTTP status, error message) → the answer.
 PageAgain = Callable[[Request, str, int, str], Response]
+#: Takes what the form asks for: (engine, user, case id, form, agreement, at=…) → what was done,
+#: in German (:func:`workflows.web.steps.take_step`, or a correction).
+TakeStep = Callable[..., str]
 
 
 async def post_step(
-    request: Request, case_id: str, role: str, page: str, again: PageAgain
+    request: Request,
+    case_id: str,
+    role: str,
+    page: str,
+    again: PageAgain,
+    take: TakeStep = take_step,
 ) -> Response:
     """Take the posted step on ``case_id`` as a user of ``role``; ``page`` is where to go back."""
     form = await request.form()
@@ -31,7 +39,7 @@ async def post_step(
         return render(request, "not_found.html.j2", 404)
     try:
         label = await run_in_threadpool(
-            take_step, context.engine, user, case_id, form, context.agreement, at=context.clock()
+            take, context.engine, user, case_id, form, context.agreement, at=context.clock()
         )
     except GpvError as exc:
         status, message = error_status(exc), exc.message

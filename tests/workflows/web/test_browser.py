@@ -1,8 +1,9 @@
 """End to end in headless Chromium against the real server (uvicorn on a free port).
 
 An SPDI doctor logs in, sees exactly her party's task (one case, not the other), and delivers
-the statement with the form; the case manager sees the case advanced and fires the next step
-through the form; the supervisor reads the overdue table and downloads the CSV.
+the statement with the form; the case manager sees the case advanced, fires the next step
+through the form and corrects a receipt date; the supervisor reads the overdue table and
+downloads the CSV.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and the ``selenium`` package: without them the
 test is skipped, unless ``GPV_REQUIRE_BROWSER=1`` (CI), then it fails.
@@ -57,6 +58,7 @@ def browser(tmp_path: Path) -> Iterator[object]:
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+        "--lang=en-US",  # the date picker's typing order (MM/DD/YYYY), whatever the host's locale
     ):  # fmt: skip
         options.add_argument(flag)
     options.add_experimental_option(
@@ -156,6 +158,14 @@ def test_three_users_do_their_part_in_a_real_browser(browser, server, world, tmp
     driver.find_element(By.ID, "step-determine_benefits").click()
     _see(driver, "Gespeichert: Leistungen feststellen.")
     assert service.show_case(world.engine, world.asked)["status"] == "determined"
+    # … and corrects a mistaken receipt date of the other case, with a reason.
+    driver.get(f"{server}/faelle/{world.other}")
+    received = driver.find_element(By.ID, "correct-received_on-value")
+    received.send_keys("02272026")  # typed into the date picker, MM/DD/YYYY (--lang=en-US)
+    driver.find_element(By.ID, "correct-received_on-reason").send_keys("Eingangsstempel übersehen")
+    driver.find_element(By.ID, "correct-received_on").click()
+    _see(driver, "Gespeichert: Antragseingang berichtigt.")
+    assert service.show_case(world.engine, world.other)["received_on"] == "2026-02-27"
 
     # The supervisor: the overdue table, then the CSV.
     _login(driver, server, "leitung.lwl")
