@@ -90,7 +90,8 @@ def oidc_settings() -> OidcSettings | None:
     ]
     if missing:
         raise ConfigError(
-            f"{ISSUER_ENV} ist gesetzt, aber {' und '.join(missing)} fehlt; bitte die Client-ID "
+            f"{ISSUER_ENV} ist gesetzt, aber {' und '.join(missing)} "
+            f"{'fehlen' if len(missing) > 1 else 'fehlt'}; bitte die Client-ID "
             "und das Client-Secret des vertraulichen Clients angeben (docs/authentication.md)."
         )
     parts = urlsplit(issuer)

@@ -332,3 +332,50 @@ def test_without_configuration_there_is_no_button(
         assert BUTTON not in gpv.get("/anmelden").text
         assert gpv.get("/auth/login").status_code == 404
         assert gpv.get("/auth/callback?code=x&state=y").status_code == 404
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(oidc.ISSUER_ENV, raising=False)
+    assert oidc.oidc_settings() is None
+    _configure(monkeypatch, "https://sso.kreis-unna.example/realms/gpv/")
+    found = oidc.oidc_settings()
+    assert found is not None
+    assert found.issuer == "https://sso.kreis-unna.example/realms/gpv"
+    assert found.user_claim == "preferred_username" and found.redirect_uri is None
+    assert CLIENT_SECRET not in repr(found)
+    monkeypatch.setenv(oidc.USER_CLAIM_ENV, "email")
+    assert oidc.oidc_settings().user_claim == "email"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("issuer", "unset", "message"),
+    [
+        ("https://sso.example/realms/gpv", oidc.CLIENT_ID_ENV, "GPV_OIDC_CLIENT_ID fehlt"),
+        ("https://sso.example/realms/gpv", oidc.CLIENT_SECRET_ENV, "GPV_OIDC_CLIENT_SECRET fehlt"),
+        ("http://sso.example/realms/gpv", None, "muss über https erreichbar sein"),
+    ],
+)
+def test_an_incomplete_configuration_is_a_german_error(
+    monkeypatch: pytest.MonkeyPatch, issuer: str, unset: str | None, message: str
+) -> None:
+    from states.errors import ConfigError
+
+    _configure(monkeypatch, issuer)
+    if unset:
+        monkeypatch.delenv(unset)
+    with pytest.raises(ConfigError, match=message) as raised:
+        oidc.oidc_settings()
+    assert raised.value.exit_code == 2
+
+
+def test_a_claim_only_in_userinfo_is_fetched_from_there(
+    world: World, provider_folder: Path, browser: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider that puts ``preferred_username`` only into the userinfo answer (the ID token
+    carries ``sub`` alone): gpv asks the userinfo endpoint, with the same ``sub``."""
+    for provider in run_provider(provider_folder, userinfo_only=True):
+        _configure(monkeypatch, provider.issuer)
+        app = create_app(world.engine, settings(), clock=world.clock)
+        with TestClient(app, follow_redirects=False) as gpv:
+            answer = sign_in(gpv, browser, provider.issuer, "spdi.arzt")
+            assert answer.status_code == 303 and answer.headers["location"] == "/aufgaben"

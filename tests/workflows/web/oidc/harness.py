@@ -101,7 +101,11 @@ def _first_line(process: subprocess.Popen[str]) -> str | None:
 
 
 def run_provider(
-    folder: Path, *, host: str = "127.0.0.1", redirect_uri: str = REDIRECT_URI
+    folder: Path,
+    *,
+    host: str = "127.0.0.1",
+    redirect_uri: str = REDIRECT_URI,
+    userinfo_only: bool = False,
 ) -> Iterator[Provider]:
     """Start ``node provider.mjs``; yields once it printed its issuer, stops it afterwards."""
     env = {
@@ -111,6 +115,7 @@ def run_provider(
         "OIDC_CLIENT_SECRET": CLIENT_SECRET,
         "OIDC_REDIRECT_URIS": redirect_uri,
         "OIDC_ACCOUNTS": json.dumps(ACCOUNTS),
+        "OIDC_USERINFO_ONLY": "1" if userinfo_only else "0",
     }
     process = subprocess.Popen(
         [str(shutil.which("node")), "provider.mjs"],

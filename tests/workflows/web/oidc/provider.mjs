@@ -8,8 +8,9 @@
 //   OIDC_CLIENT_SECRET   its secret
 //   OIDC_REDIRECT_URIS   comma-separated redirect URIs registered for the client
 //   OIDC_ACCOUNTS        JSON {"username": "password", ...}
+//   OIDC_USERINFO_ONLY   "1": profile claims only from the userinfo endpoint, not in the ID token
 // The account's id (the token's "sub") is "konto-<username>"; "preferred_username" is the
-// username, in the ID token as Keycloak puts it there (conformIdTokenClaims off).
+// username, in the ID token as Keycloak puts it there (unless OIDC_USERINFO_ONLY=1).
 import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -37,7 +38,7 @@ const configuration = {
   jwks: { keys: [signingKey] },
   cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
   claims: { openid: ['sub'], profile: ['preferred_username', 'name'] },
-  conformIdTokenClaims: false,
+  conformIdTokenClaims: env.OIDC_USERINFO_ONLY === '1',
   features: { devInteractions: { enabled: false } },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, sub) {
