@@ -40,6 +40,7 @@ const configuration = {
   claims: { openid: ['sub'], profile: ['preferred_username', 'name'] },
   conformIdTokenClaims: env.OIDC_USERINFO_ONLY === '1',
   features: { devInteractions: { enabled: false } },
+  pkce: { required: () => true }, // as the Keycloak client with S256 set
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, sub) {
     const name = byId.get(sub);
