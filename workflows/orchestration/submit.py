@@ -320,25 +320,58 @@ def _start_and_wait(
     url: str, *, parameters: dict[str, Any], name: str, tags: list[str], wait_s: float
 ) -> Any:
     """A run of the ``fire-trigger`` deployment, as it stands after at most ``wait_s``."""
-    from prefect.client.schemas.objects import FlowRun
-    from prefect.deployments import run_deployment
+    import asyncio
+
     from prefect.exceptions import ObjectNotFound
 
     try:
-        flow_run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync here
-            FIRE_DEPLOYMENT,
-            parameters=parameters,
-            flow_run_name=name,
-            tags=tags,
-            timeout=wait_s,
-            poll_interval=0.5,  # the default 5 s would dominate the wait of `gpv fire`
-        )
+        return asyncio.run(_create_and_wait(parameters=parameters, name=name, tags=tags,
+                                            wait_s=wait_s))  # fmt: skip
     except ObjectNotFound:
         raise GpvError(
             f"Der Prefect-Server unter {url} kennt die Bereitstellung {FIRE_DEPLOYMENT!r} nicht. "
             "Sie entsteht mit `gpv run`."
         ) from None
-    return flow_run
+
+
+async def _create_and_wait(
+    *, parameters: dict[str, Any], name: str, tags: list[str], wait_s: float
+) -> Any:
+    """Create the run, then wait for its state to change instead of polling at a fixed interval:
+    Prefect's event stream (a websocket) reports the final state the moment it is set. Where the
+    stream is not available (a proxy that refuses websockets), the run is read with a short,
+    growing backoff (:func:`_poll_until_final`)."""
+    import math
+
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import FlowRunWaitTimeout
+    from prefect.flow_runs import wait_for_flow_run
+
+    created = await run_deployment(  # type: ignore[misc]  # sync_compatible: a coroutine here
+        FIRE_DEPLOYMENT, parameters=parameters, flow_run_name=name, tags=tags, timeout=0
+    )
+    async with get_client() as client:
+        try:
+            return await wait_for_flow_run(created.id, timeout=math.ceil(wait_s), client=client)
+        except FlowRunWaitTimeout:
+            return await client.read_flow_run(created.id)
+        except Exception:  # the event stream failed; the run is there, so read it until final
+            return await _poll_until_final(client, created.id, wait_s)
+
+
+async def _poll_until_final(client: Any, run_id: Any, wait_s: float) -> Any:
+    """Read the run until its state is final or ``wait_s`` passed: 50 ms, doubling up to 1 s."""
+    import asyncio
+    import time
+
+    deadline, delay = time.monotonic() + wait_s, 0.05
+    while True:
+        flow_run = await client.read_flow_run(run_id)
+        if (flow_run.state and flow_run.state.is_final()) or time.monotonic() >= deadline:
+            return flow_run
+        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 1.0)
 
 
 def _raise_unless_completed(flow_run: Any, wait_s: float, engine: Any, request_id: str) -> None:
