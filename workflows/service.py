@@ -305,11 +305,15 @@ def fire(
     *,
     at: datetime,
     by: str,
+    allow_future: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Apply one trigger of the engine's vocabulary to a case; returns the case as in show.
 
-    Raises InputError for an unknown trigger or case or a malformed parameter, TransitionRefused
-    when the rules say no, ConflictError when the case changed between load and persist.
+    Raises InputError for an unknown trigger or case or a malformed parameter, or a step dated
+    after ``now`` (default: the clock; ``allow_future`` lets the carrier's own steps through, never
+    one that records what happened, :mod:`states.step_time`), TransitionRefused when the rules say
+    no, ConflictError when the case changed between load and persist.
 
     ``by`` names who acts (:func:`workflows.users.acting_user`): once users are set up, a known,
     enabled user whose role and party may fire the trigger on this case
@@ -318,11 +322,13 @@ def fire(
     party as ``acting_party`` (the embedded user's entries stay as they were).
     """
     from states.advance import advance
+    from states.step_time import check_step_time
     from states.triggers import TRIGGERS
 
     if trigger not in TRIGGERS:
         raise InputError(f"Unbekannter Auslöser {trigger!r}; bekannt sind: {', '.join(TRIGGERS)}.")
     _check_aware(at)
+    check_step_time(trigger, at, now or datetime.now(UTC), allow_future=allow_future)
     agreement = load_agreement()
     user = acting_user(engine, by)
     with read_session(engine) as session:
