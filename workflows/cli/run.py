@@ -3,7 +3,9 @@ the main job: the Prefect server and dashboard, the served flows and the web fro
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from typing import Any
 
 import typer
 
@@ -39,13 +41,73 @@ def start_web(
     return stop
 
 
+NOT_A_TERMINAL = (
+    "Demo-Benutzer: keine angelegt, weil die Ausgabe kein Terminal ist (ihre Einmalpasswörter "
+    "werden nur auf dem Terminal gezeigt, nie in eine Datei geschrieben). Einen Benutzer "
+    "einrichten: gpv user add NAME --party lwl --role fallmanagement --password-stdin"
+)
+
+
+def is_terminal() -> bool:
+    """Whether standard output is a terminal (the one-time passwords are shown only there)."""
+    return sys.stdout.isatty()
+
+
+def _demo_cases(engine: Any, echo: Callable[[str], None]) -> None:
+    from datetime import UTC, datetime
+
+    from states.errors import RefusedError
+    from workflows.seeding.demo import seed_demo
+
+    try:
+        created = seed_demo(engine, datetime.now(UTC))
+    except RefusedError:  # users set up before any case: the demo's steps have no user of theirs
+        echo("Demo: es gibt schon Benutzer, aber keine Fälle; Demofälle werden nicht angelegt.")
+        return
+    echo(
+        f"Demo: {created} Fälle angelegt."
+        if created
+        else "Demo: es gibt schon Fälle, nichts angelegt."
+    )
+
+
+def seed_demo_store(echo: Callable[[str], None] = typer.echo) -> None:
+    """``--demo``: the demo's cases, then its users (one per kind) when the store has none, each
+    with a random one-time password shown here once: on the terminal only, never stored in plain
+    text (the store keeps the Argon2 hash), never logged."""
+    from datetime import UTC, datetime
+
+    from states.agreement import load_agreement
+    from states.permissions import ROLE_LABELS
+    from workflows.seeding.demo import seed_demo_users
+    from workflows.store.db import ready_engine
+    from workflows.users import list_users
+
+    engine = ready_engine()
+    _demo_cases(engine, echo)
+    if list_users(engine):
+        echo("Demo-Benutzer: es gibt schon Benutzer (gpv user list), keine angelegt.")
+        return
+    if not is_terminal():
+        echo(NOT_A_TERMINAL)
+        return
+    agreement = load_agreement()
+    echo("Demo-Benutzer für die Weboberfläche, Passwörter nur jetzt angezeigt (bitte notieren):")
+    for login in seed_demo_users(engine, datetime.now(UTC)):
+        who = f"{ROLE_LABELS[login.role]}, {agreement.party(login.party).name}"
+        echo(f"  {login.name:<16} {login.password}   ({who})")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
 
     @app.command("run")
     def run_command(
         demo: bool = typer.Option(
-            False, "--demo", help="Zuerst einen Demobestand anlegen (rund 40 Fälle, alle Städte)."
+            False,
+            "--demo",
+            help="Zuerst einen Demobestand anlegen (rund 40 Fälle, alle Städte) und, solange es "
+            "keine Benutzer gibt, vier Demo-Benutzer mit Einmalpasswörtern (nur auf dem Terminal).",
         ),
         port: int | None = typer.Option(
             None, "--port", help="Port des Prefect-Servers (Standard 4200 oder GPV_PREFECT_PORT)."
@@ -70,6 +132,8 @@ def register(app: typer.Typer) -> None:
         from workflows.orchestration.serve import run
 
         try:
-            run(host=host, port=port, demo=demo, echo=typer.echo, expose=expose)
+            if demo:
+                seed_demo_store()
+            run(host=host, port=port, demo=False, echo=typer.echo, expose=expose)
         finally:
             stop_web()

@@ -7,13 +7,20 @@ some reminders are due, some deadlines are overdue (the first sweep escalates th
 stage of the case and its sub-processes is present. The people are invented; no real data.
 
 Idempotent: when the store holds any case, nothing is added.
+
+:func:`seed_demo_users` adds the demo's users, one of each kind the web front end serves (a case
+manager of the LWL, an SPDI doctor, a youth-office member, the LWL's supervisor), each with a
+random one-time password that is returned once for the terminal and stored only as its Argon2
+hash; when any user exists, none is added.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from states.agreement import load_agreement
@@ -248,3 +255,44 @@ def seed_demo(engine: Any, now: datetime, copies: int = 2) -> int:
             case = service.fire(engine, case["id"], trigger, values, at=at, by=BY)
         created += 1
     return created
+
+
+#: The demo's users: name → (party, role). The names are the web tests' and the tour's.
+DEMO_USERS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "fm.lwl": ("lwl", "case_manager"),
+        "spdi.arzt": ("spdi", "member"),
+        "jugendamt.unna": ("jugendamt-unna", "member"),
+        "leitung.lwl": ("lwl-leitung", "supervisor"),
+    }
+)
+#: 18 random bytes: 24 URL-safe characters, above the users' minimum of 12.
+PASSWORD_BYTES = 18
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo user just created and the one-time password to show once (never stored)."""
+
+    name: str
+    party: str
+    role: str
+    password: str = field(repr=False)
+
+
+def seed_demo_users(engine: Any, now: datetime) -> list[DemoLogin]:
+    """Add :data:`DEMO_USERS` with random passwords when the store has no user at all; returns
+    them with their passwords (the store keeps only the hashes), or ``[]`` when users exist.
+
+    Call it after :func:`seed_demo`: once a user exists, steps need a known user (the demo's
+    cases are recorded as the embedded user ``demo``)."""
+    from workflows.users import add_user, list_users
+
+    if list_users(engine):
+        return []
+    logins = []
+    for name, (party, role) in DEMO_USERS.items():
+        password = secrets.token_urlsafe(PASSWORD_BYTES)
+        add_user(engine, name, party=party, role=role, password=password, at=now, by=BY)
+        logins.append(DemoLogin(name, party, role, password))
+    return logins
