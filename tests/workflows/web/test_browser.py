@@ -1,7 +1,8 @@
 """End to end in headless Chromium against the real server (uvicorn on a free port).
 
 An SPDI doctor logs in, sees exactly her party's task (one case, not the other), and delivers
-the statement with the form; the case manager sees the case advanced, fires the next step
+the statement with the form; a youth-office member sees nothing of that case (not in the task
+list, its page "Nicht gefunden"); the case manager sees the case advanced, fires the next step
 through the form and corrects a receipt date; the supervisor reads the overdue table and
 downloads the CSV.
 
@@ -150,6 +151,16 @@ def test_three_users_do_their_part_in_a_real_browser(browser, server, world, tmp
     _see(driver, "Gespeichert: Stellungnahme abgeben.")
     driver.get(f"{server}/aufgaben/{world.other}")
     assert "Nicht gefunden" in driver.find_element(By.TAG_NAME, "h1").text
+
+    # The youth office of Unna: nothing of the SPDI's case, neither in its list nor by address.
+    _login(driver, server, "ja.unna")
+    assert "Jugendamt der Kreisstadt Unna" in driver.find_element(By.TAG_NAME, "h1").text
+    assert world.asked not in driver.find_element(By.ID, "inhalt").text
+    driver.get(f"{server}/aufgaben/{world.asked}")
+    assert "Nicht gefunden" in driver.find_element(By.TAG_NAME, "h1").text
+    assert world.asked not in driver.find_element(By.ID, "inhalt").text
+    driver.get(f"{server}/faelle/{world.asked}")  # the case managers' page: not for a member
+    assert world.asked not in driver.find_element(By.ID, "inhalt").text
 
     # The case manager: the case advanced; the next step fired through the form.
     _login(driver, server, "fm.lwl")
