@@ -201,15 +201,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gpv-startup-") as tmp:
         cwd = Path(tmp)
         env = _env(cwd / "data")
-        case_ids = _open_cases(gpv, env, cwd, 2 * args.rounds + 4)
+        case_ids = _open_cases(gpv, env, cwd, args.rounds + 3)
         commands = _commands(gpv, case_ids, args.rounds + 1)
         envs = dict.fromkeys(commands, env)
-        if args.before:
-            earlier = _commands(gpv, [case_ids[0], *case_ids[args.rounds + 2 :]], args.rounds + 1)
+        if args.before:  # its own store: an older tree may not know the newer migrations
+            before_env = {**_env(cwd / "before"), "PYTHONPATH": args.before}
+            earlier_ids = _open_cases(gpv, before_env, cwd, args.rounds + 2)
+            earlier = _commands(gpv, earlier_ids, args.rounds + 1)
             for name, argv_list in earlier.items():
                 if name != "python -c pass":
                     commands[f"before: {name}"] = argv_list
-                    envs[f"before: {name}"] = {**env, "PYTHONPATH": args.before}
+                    envs[f"before: {name}"] = before_env
         _report(_measure(commands, envs, args.rounds, cwd), args.rounds)
         fire_case = case_ids[-1]  # used by no round
         for name, argv_list in commands.items():
