@@ -240,8 +240,10 @@ def authenticate(engine: Engine, name: str, password: str) -> User | None:
     user are verified against a dummy hash, so the answer's timing tells nothing."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
+    key = (name or "").strip()
     with read_session(engine) as session:
-        row = session.get(UserRow, (name or "").strip())
+        # A string that cannot be a name (a NUL byte, which PostgreSQL refuses) is unknown.
+        row = session.get(UserRow, key) if _NAME_RE.match(key) else None
         user = _user(row) if row is not None else None
         stored = row.password_hash if row is not None else None
     hasher = _hasher()

@@ -36,6 +36,8 @@ def search_cases(
         col(CaseRow.person_ref),
     )
     text = query.strip().lower()
+    if "\x00" in text:  # in no reference or file number; PostgreSQL refuses it in a parameter
+        return []
     if text:
         pattern = f"%{text}%"
         stmt = stmt.where(

@@ -38,7 +38,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from states.processes.registry import TRIGGER_SPECS
-from tests.workflows.web.conftest import USERS, World
+from tests.workflows.web.conftest import USERS, World, build_world
 from tests.workflows.web.conftest import settings as web_settings
 from tests.workflows.web.sessions import ANONYMOUS, Sessions, copy_world, sign_in
 from workflows.web.app import create_app
@@ -196,6 +196,54 @@ def test_no_request_of_anyone_is_a_server_error_or_changes_the_store_when_refuse
         check(fuzzed, data.draw(requests(fuzzed)))
 
     run()
+
+
+@pytest.fixture
+def fuzzed_on_postgres(postgres_url: str) -> Iterator[Fuzzed]:
+    """The same on PostgreSQL, which refuses what SQLite takes (a NUL byte in a text)."""
+    from workflows.store.db import dispose_engines, get_engine, migrate
+
+    engine = get_engine(postgres_url)
+    migrate(engine)
+    world = build_world(engine)
+    app = create_app(engine, web_settings(), clock=world.clock)
+    try:
+        with TestClient(app, follow_redirects=False) as client:
+            case_ids = [world.asked, world.other, "C-2026-999999"]
+            yield Fuzzed(world, sign_in(client, USERS), _routes(app), case_ids)
+    finally:
+        dispose_engines()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_too_no_request_is_a_server_error(fuzzed_on_postgres):
+    @settings(FAST, max_examples=150)
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        check(fuzzed_on_postgres, data.draw(requests(fuzzed_on_postgres)))
+
+    run()
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "form"),
+    [
+        ("fm.lwl", "/faelle?q=C-%00", None),
+        ("anonym", "/anmelden", {"name": "fm\x00lwl", "password": "richtig-langes-passwort"}),
+    ],
+)
+@pytest.mark.postgres
+def test_a_nul_byte_found_by_the_fuzz_is_no_server_error_on_postgresql(
+    fuzzed_on_postgres, who, path, form
+):
+    """Found by the fuzz on PostgreSQL: a NUL byte in the search or the login name was a 500."""
+    client = fuzzed_on_postgres.sessions.use(who)
+    if form is None:
+        assert client.get(path).status_code == 200
+    else:
+        data = {**form, "csrf_token": fuzzed_on_postgres.sessions.tokens[who]}
+        answer = client.post(path, data=data)
+        assert answer.status_code == 401 and "Name oder Passwort stimmt nicht" in answer.text
 
 
 @pytest.mark.slow
