@@ -182,20 +182,25 @@ def check(fuzzed: Fuzzed, request: dict[str, Any]) -> None:
 
 
 FAST = settings(
-    max_examples=250,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
 )
 
 
-def test_no_request_of_anyone_is_a_server_error_or_changes_the_store_when_refused(fuzzed):
-    @FAST
+def fuzz(fuzzed: Fuzzed, examples: int) -> None:
+    """``examples`` requests drawn by :func:`requests`, each checked by :func:`check`."""
+
+    @settings(FAST, max_examples=examples)
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         check(fuzzed, data.draw(requests(fuzzed)))
 
     run()
+
+
+def test_no_request_of_anyone_is_a_server_error_or_changes_the_store_when_refused(fuzzed):
+    fuzz(fuzzed, 250)
 
 
 @pytest.fixture
@@ -217,12 +222,7 @@ def fuzzed_on_postgres(postgres_url: str) -> Iterator[Fuzzed]:
 
 @pytest.mark.postgres
 def test_on_postgresql_too_no_request_is_a_server_error(fuzzed_on_postgres):
-    @settings(FAST, max_examples=150)
-    @given(data=st.data())
-    def run(data: st.DataObject) -> None:
-        check(fuzzed_on_postgres, data.draw(requests(fuzzed_on_postgres)))
-
-    run()
+    fuzz(fuzzed_on_postgres, 150)
 
 
 @pytest.mark.parametrize(
@@ -248,12 +248,7 @@ def test_a_nul_byte_found_by_the_fuzz_is_no_server_error_on_postgresql(
 
 @pytest.mark.slow
 def test_many_more_requests_keep_the_properties(fuzzed):
-    @settings(FAST, max_examples=1500)
-    @given(data=st.data())
-    def run(data: st.DataObject) -> None:
-        check(fuzzed, data.draw(requests(fuzzed)))
-
-    run()
+    fuzz(fuzzed, 1500)
 
 
 def test_the_fuzz_reaches_every_route_and_every_step_field(fuzzed):
