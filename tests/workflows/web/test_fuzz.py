@@ -183,7 +183,11 @@ def check(fuzzed: Fuzzed, request: dict[str, Any]) -> None:
 
 FAST = settings(
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
     database=None,
 )
 
