@@ -167,6 +167,9 @@ OTHER_ENTRY_LABELS: dict[str, str] = {
     "correct": "Berichtigung",
     "update_contact": "Kontaktadresse geändert",
     "miss_deadline": "Frist versäumt",
+    "record_consent": "Zustimmung zur Beteiligung erfasst",
+    "record_objection": "Widerspruch nach § 76 SGB X erfasst",
+    "record_parent": "Elternschaft erfasst",
 }
 
 

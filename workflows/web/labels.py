@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from states import glossary
 from states.agreement import Agreement
 from states.decision import Process
 from states.processes.registry import DEFINITIONS, TRIGGER_SPECS
@@ -65,8 +66,8 @@ def state_label(process: str, state: str | None) -> str:
 
 
 def trigger_label(trigger: str) -> str:
-    spec = TRIGGER_SPECS.get(trigger)
-    return spec.label if spec is not None else trigger
+    """The German name of a step or history entry (one table: :mod:`states.glossary`)."""
+    return glossary.trigger_label(trigger)
 
 
 def trigger_norm(trigger: str) -> str:
@@ -98,6 +99,7 @@ def step_state(trigger: str, state: str | None) -> str:
     """A state in the history, named by the process its trigger moves (``open_case`` and the
     sweep's steps belong to no process of the vocabulary: their state is shown as it is)."""
     spec = TRIGGER_SPECS.get(trigger)
-    if spec is None:
-        return state or "–"
-    return state_label(spec.process.value, state) if state else "–"
+    if not state:
+        return "–"
+    # An entry outside the vocabulary (opening, correction, consent) moves the case process.
+    return state_label(spec.process.value if spec is not None else "case", state)
