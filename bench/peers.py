@@ -50,6 +50,7 @@ import statistics
 import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -164,14 +165,16 @@ def gpv_schema(place: Place) -> None:
 # The contenders
 
 
-class Contender:
+class Contender(ABC):
+    """One side of the comparison: prepares its store, runs one case's 15 steps, closes."""
+
     name = ""
 
-    def setup(self, place: Place) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def setup(self, place: Place) -> None: ...
 
-    def run_case(self, number: int) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def run_case(self, number: int) -> None: ...
 
     def teardown(self) -> dict[str, int]:
         """Close connections; returns row counts written (a check that all did the work)."""
