@@ -39,6 +39,7 @@ from states.processes.definition import (
     guard,
     open_deadline_of,
     open_rule,
+    param_choice,
     refused,
 )
 
@@ -242,12 +243,7 @@ def _check_plan(ctx: StepContext) -> None:
 
 def _check_decision(ctx: StepContext) -> None:
     """The Bescheid's outcome, and the end of the approval period for an approval."""
-    outcome = ctx.params.get("outcome", "").strip()
-    if outcome not in OUTCOMES:
-        raise InputError(
-            f"Für „issue_decision“ ist outcome={outcome!r} unbekannt; erlaubt sind "
-            f"{', '.join(OUTCOMES)} (--set outcome=approval)."
-        )
+    outcome = param_choice(ctx, "outcome", OUTCOMES, "Ergebnis des Bescheids")
     given = bool(ctx.params.get("approved_until", "").strip())
     if outcome == REFUSAL:
         if given:

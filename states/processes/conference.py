@@ -32,6 +32,7 @@ from states.processes.definition import (
     TriggerSpec,
     carry,
     guard,
+    param_choice,
     refused,
 )
 
@@ -309,12 +310,7 @@ def _check_proposer(ctx: StepContext) -> None:
 
 
 def _check_refusal_ground(ctx: StepContext) -> None:
-    ground = ctx.params.get("ground", "").strip()
-    if ground not in PROPOSAL_GROUNDS:
-        raise InputError(
-            f"Für „refuse_proposal“ ist ground={ground!r} kein Grund des {NORM_PROPOSAL_REFUSAL}; "
-            f"möglich sind: {', '.join(PROPOSAL_GROUNDS)} (--set ground=written_facts)."
-        )
+    param_choice(ctx, "ground", PROPOSAL_GROUNDS, f"kein Grund des {NORM_PROPOSAL_REFUSAL}")
 
 
 def _refuse_proposal(ctx: StepContext, fx: Effects) -> None:

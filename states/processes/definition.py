@@ -14,7 +14,7 @@ refusal always names the current state, why, and the legal reference.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -34,7 +34,7 @@ from states.decision import (
     ProcessInstance,
     ProcessUpdate,
 )
-from states.errors import TransitionRefused
+from states.errors import InputError, TransitionRefused
 
 
 @dataclass(frozen=True)
@@ -242,6 +242,20 @@ def reason_for(fn: Guard) -> Reason | None:
 def refused(message: str, norm: str) -> TransitionRefused:
     """A refusal: a whole German sentence that ends with the legal reference."""
     return TransitionRefused(f"{message} ({norm}).", norm=norm)
+
+
+def param_choice(ctx: StepContext, key: str, choices: Collection[str], why: str = "") -> str:
+    """The value of parameter ``key``, one of ``choices``; InputError naming the trigger, the
+    allowed values and the ``--set`` form otherwise (``why``: what the choices are, e.g. a norm)."""
+    value = ctx.params.get(key, "").strip()
+    if value not in choices:
+        allowed = ", ".join(choices)
+        what = f" ({why})" if why else ""
+        raise InputError(
+            f"Für „{ctx.trigger}“ ist {key}={value!r} nicht vorgesehen{what}; erlaubt sind "
+            f"{allowed} (--set {key}={next(iter(choices))})."
+        )
+    return value
 
 
 def carry(ctx: StepContext, process: Process) -> dict[str, Any]:
