@@ -8,6 +8,7 @@ the one error tree (exit 2 bad input, exit 3 refused); a refused call writes not
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -81,29 +82,16 @@ def record_objection(
 ) -> dict[str, Any]:
     """Record the notice of the right to object, an objection or its withdrawal (§ 76 Abs. 2
     Nr. 1 SGB X): audited as ``record_objection``; returns the case as ``gpv case show``."""
-    from states.agreement import load_agreement
     from states.involvement import NORM_OBJECTION, objection_values, parse_objection_action
 
     _checked_actor(at, by)
     what = parse_objection_action(action)
-    user = acting_user(engine, by)
-    with read_session(engine) as session:
-        case: CaseRow = cases.get_case(session, case_id)
-        version, objected = case.version, bool(case.data_transfer_objection)
-        check_may_record(user, "record_objection", cases.case_facts(case), load_agreement())
-    values = objection_values(what, objected, berlin_date(at))
-    with write_session(engine) as session:
-        cases.record_change(
-            session,
-            case_id,
-            version,
-            trigger="record_objection",
-            changes=values,
-            params=audit_params(user, {"action": what.value, "norm": NORM_OBJECTION}),
-            at=at,
-            by=user.name,
-        )
-    return _show(engine, case_id)
+
+    def change(case: CaseRow) -> tuple[dict[str, Any], dict[str, Any]]:
+        values = objection_values(what, bool(case.data_transfer_objection), berlin_date(at))
+        return values, {"action": what.value, "norm": NORM_OBJECTION}
+
+    return record_case_fact(engine, case_id, "record_objection", change, at=at, by=by)
 
 
 #: § 119 Abs. 4 SGB IX: with a parent's consent, the conference is held before the benefits are
@@ -118,25 +106,49 @@ def record_parent(
 ) -> dict[str, Any]:
     """Record whether the person is the mother or father of a child (``ja``/``nein``): audited as
     ``record_parent``; returns the case as ``gpv case show``."""
-    from states.agreement import load_agreement
-
     _checked_actor(at, by)
     word = (answer or "").strip().lower()
     if word not in _YES | _NO:
         raise InputError(f"Angabe {answer!r}: erwartet wird ja oder nein ({NORM_PARENT}).")
+    parent = word in _YES
+    return record_case_fact(
+        engine,
+        case_id,
+        "record_parent",
+        lambda case: ({"is_parent": parent}, {"parent": parent, "norm": NORM_PARENT}),
+        at=at,
+        by=by,
+    )
+
+
+#: From the case row as it stands: the columns to set and the audit entry's params (no free
+#: text that must stay erasable, e.g. an address).
+FactChange = Callable[[CaseRow], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def record_case_fact(
+    engine: Engine, case_id: str, what: str, change: FactChange, *, at: datetime, by: str
+) -> dict[str, Any]:
+    """A change of case data outside the process rules (``what``: a key of
+    :data:`states.permissions.RECORD_LABELS`): who acts (:func:`acting_user`), whether they may
+    (the carrier's case manager), then the new values with the version check and one audit entry
+    with the acting party; returns the case as ``gpv case show``."""
+    from states.agreement import load_agreement
+
     user = acting_user(engine, by)
     with read_session(engine) as session:
         case: CaseRow = cases.get_case(session, case_id)
         version = case.version
-        check_may_record(user, "record_parent", cases.case_facts(case), load_agreement())
+        check_may_record(user, what, cases.case_facts(case), load_agreement())
+        changes, params = change(case)
     with write_session(engine) as session:
         cases.record_change(
             session,
             case_id,
             version,
-            trigger="record_parent",
-            changes={"is_parent": word in _YES},
-            params=audit_params(user, {"parent": word in _YES, "norm": NORM_PARENT}),
+            trigger=what,
+            changes=changes,
+            params=audit_params(user, params),
             at=at,
             by=user.name,
         )

@@ -403,27 +403,21 @@ def update_contact(
     does not keep the address itself (the history is permanent; the address must stay erasable,
     Art. 17 DSGVO / § 84 SGB X).
     """
+    from workflows.involvement import record_case_fact
+
     _check_aware(at)
     email = _check_email(contact_email)
     if not by or not by.strip():
         raise InputError("Es fehlt, wer die Änderung vornimmt (--by).")
-    user = acting_user(engine, by)
-    with read_session(engine) as session:
-        case = cases.get_case(session, case_id)
-        version = case.version
-        check_may_record(user, "update_contact", cases.case_facts(case), load_agreement())
-    with write_session(engine) as session:
-        cases.record_change(
-            session,
-            case_id,
-            version,
-            trigger="update_contact",
-            changes={"contact_email": email},
-            params=audit_params(user, {"contact_email": "gesetzt" if email else "entfernt"}),
-            at=at,
-            by=user.name,
-        )
-    return show_case(engine, case_id)
+    params = {"contact_email": "gesetzt" if email else "entfernt"}
+    return record_case_fact(
+        engine,
+        case_id,
+        "update_contact",
+        lambda _: ({"contact_email": email}, params),
+        at=at,
+        by=by,
+    )
 
 
 def _checked_status(status: str | None) -> None:
