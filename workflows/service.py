@@ -29,7 +29,7 @@ from workflows.store import audit, cases
 from workflows.store.db import read_session, write_session
 from workflows.store.models import CaseRow, DeadlineRow
 from workflows.store.rows import CASE_CARRIER_KINDS, OUTSTANDING, forwarded_case_values
-from workflows.users import acting_user, audit_params
+from workflows.users import acting_user, acting_user_in, audit_params
 
 if TYPE_CHECKING:
     from states.decision import Decision
@@ -315,7 +315,7 @@ def fire(
     one that records what happened, :mod:`states.step_time`), TransitionRefused when the rules say
     no, ConflictError when the case changed between load and persist.
 
-    ``by`` names who acts (:func:`workflows.users.acting_user`): once users are set up, a known,
+    ``by`` names who acts (:func:`workflows.users.acting_user_in`): once users are set up, a known,
     enabled user whose role and party may fire the trigger on this case
     (:func:`states.permissions.check_may_fire`), else RefusedError naming the rule, before the
     rules are asked. The audit entry's ``by`` is the user's name, its params carry the user's
@@ -330,13 +330,15 @@ def fire(
     _check_aware(at)
     check_step_time(trigger, at, now or datetime.now(UTC), allow_future=allow_future)
     agreement = load_agreement()
-    user = acting_user(engine, by)
-    with read_session(engine) as session:
-        loaded = cases.load_snapshot(session, case_id)
-    check_may_fire(user, trigger, loaded.snapshot, agreement)
-    by = user.name
-    decision = _attributed(advance(loaded.snapshot, trigger, params, at, by, agreement), user)
+    # One write transaction (issue 11): who acts, the case, the rules' decision and what it
+    # writes. On SQLite it holds the write lock from its first read (BEGIN IMMEDIATE), so the
+    # version check cannot fail; on PostgreSQL it still catches a concurrent step.
     with write_session(engine) as session:
+        user = acting_user_in(session, by)
+        loaded = cases.load_snapshot(session, case_id)
+        check_may_fire(user, trigger, loaded.snapshot, agreement)
+        by = user.name
+        decision = _attributed(advance(loaded.snapshot, trigger, params, at, by, agreement), user)
         shown = cases.persist_step(
             session, case_id, loaded, decision, at=at, by=by, agreement=agreement
         )

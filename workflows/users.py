@@ -24,7 +24,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, String, Text, cast, func, or_, select
+from sqlalchemy import Boolean, Column, String, Text, bindparam, cast, or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col
 
@@ -51,6 +51,7 @@ __all__ = [
     "User",
     "UserRow",
     "acting_user",
+    "acting_user_in",
     "add_user",
     "audit_params",
     "authenticate",
@@ -289,16 +290,36 @@ def _default_name() -> str:
 
 
 def acting_user(engine: Engine, by: str | None) -> User:
-    """Who acts for a command-line or flow call named ``by``.
+    """Who acts for a command-line or flow call named ``by``: :func:`acting_user_in` in a read
+    transaction of its own."""
+    with read_session(engine) as session:
+        return acting_user_in(session, by)
+
+
+def _user_queries() -> tuple[Any, Any]:
+    users = UserRow.__table__  # type: ignore[attr-defined]
+    named = select(users.c.name, users.c.party, users.c.role, users.c.enabled).where(
+        users.c.name == bindparam("name")
+    )
+    return named, select(users.c.name).limit(1)
+
+
+#: The user of a name, and whether there is any user: built once (a fire asks both, issue 11).
+_READ_USER, _ANY_USER = _user_queries()
+
+
+def acting_user_in(session: Session, by: str | None) -> User:
+    """Who acts for a command-line or flow call named ``by``, read in ``session``'s transaction
+    (``service.fire`` asks inside its one write transaction).
 
     No user set up at all: the embedded user ``by`` (or ``$GPV_USER``, else the login name) as
     the case manager of the case's carrier, said once on stderr. Otherwise ``by`` must be a known,
     enabled user: RefusedError (exit 3) naming the rule (§ 35 Abs. 1 S. 2 SGB I) when it is
     missing, unknown or disabled; there is no "system" default."""
     name = (by or "").strip()
-    with read_session(engine) as session:
-        configured = session.execute(select(func.count()).select_from(UserRow)).scalar_one() > 0
-        row = session.get(UserRow, name) if configured and name else None
+    conn = session.connection()
+    row = conn.execute(_READ_USER, {"name": name}).first() if name else None
+    configured = row is not None or conn.execute(_ANY_USER).first() is not None
     if not configured:
         name = name or _default_name()
         _tell_embedded(name)
@@ -313,7 +334,7 @@ def acting_user(engine: Engine, by: str | None) -> User:
         )
     if not row.enabled:
         raise RefusedError(disabled_message(row.name), norm=NORM_ACCESS)
-    return _user(row)
+    return User(name=row.name, party=row.party, role=row.role, enabled=bool(row.enabled))
 
 
 def audit_params(user: User, params: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, String, Text, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -180,37 +180,40 @@ def enqueue(
     source_key: str,
     at: datetime,
     agreement: AgreementLike | None = None,
-) -> list[OutboxRow]:
+) -> list[Row[Any]]:
     """Write one outbox row per event and recipient into the caller's transaction.
 
     ``case`` is the store's case row or anything with the :class:`CaseView` fields; only those are
     read. ``source_key`` names what caused the notices (e.g. the history row id, or
     ``deadline:<id>:reminder``); with event, role and party it forms the unique dedup key, so a
-    second call with the same source inserts nothing. Returns the rows actually inserted. Does not
-    commit. For many notices at once (the sweep) use :func:`enqueue_many`.
+    second call with the same source inserts nothing. Returns the rows actually inserted (the
+    table's columns, read as attributes: ``row.id``). Does not commit. For many notices at once
+    (the sweep) use :func:`enqueue_many`.
     """
     if at.tzinfo is None:
         raise ValueError("enqueue: 'at' must be timezone-aware")
     rows = outbox_values(CaseView.of(case), events, source_key, at, _agreement(agreement))
-    stmt = _insert_returning(session)
-    inserted: list[OutboxRow] = []
+    stmt, conn = _insert_returning(session), session.connection()
+    inserted: list[Row[Any]] = []
     for values in rows:
-        row = session.scalars(stmt, values).first()
+        row = conn.execute(stmt, values).first()
         if row is not None:
             inserted.append(row)
     return inserted
 
 
 def _insert_returning(session: Session) -> Any:
-    """``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING *``, built once per dialect (a
-    fire enqueues on every step; building it anew cost more than the insert, issue 11)."""
+    """``INSERT … ON CONFLICT (dedup_key) DO NOTHING RETURNING *`` as a Core statement on the
+    table, built once per dialect (a fire enqueues on every step; building it anew, and an ORM
+    object per row, cost more than the insert, issue 11)."""
     name = session.get_bind().dialect.name
     stmt = _RETURNING.get(name)
     if stmt is None:
+        table = OutboxRow.__table__  # type: ignore[attr-defined]
         stmt = _RETURNING[name] = (
-            _insert_ignoring_duplicates(session)
+            _insert_ignoring_duplicates(session, table)
             .on_conflict_do_nothing(index_elements=["dedup_key"])
-            .returning(OutboxRow)
+            .returning(*table.c)
         )
     return stmt
 
