@@ -78,6 +78,7 @@ def _test_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GPV_DATA_DIR", str(tmp_path_factory.mktemp("data")))
         patch.delenv("GPV_AUDIT_ANCHOR", raising=False)
+        patch.delenv("GPV_AUDIT_ANCHOR_SYNC", raising=False)
         yield
 
 

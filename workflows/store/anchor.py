@@ -2,9 +2,22 @@
 
 After every commit that appended audit entries, one line is appended to the anchor file:
 ``{"db": <database>, "id": <last id>, "hash": <last hash>, "at": <UTC time>}`` (JSON, one line,
-written with ``O_APPEND``, then ``fsync``). The file is ``$GPV_AUDIT_ANCHOR`` if set (e.g. on
-another disk, owned by another account, or a file with the append-only attribute), else
-``audit-anchor.log`` in the data folder; it is created by the first write.
+written with ``O_APPEND``). The file is ``$GPV_AUDIT_ANCHOR`` if set (e.g. on another disk, owned
+by another account, or a file with the append-only attribute), else ``audit-anchor.log`` in the
+data folder; it is created by the first write.
+
+When the line reaches the disk is ``$GPV_AUDIT_ANCHOR_SYNC`` (:func:`sync_policy`):
+
+* a number of milliseconds (default 50): the line is written before the commit returns to its
+  caller, so it survives the process being killed at any later instant; a background thread
+  forces it to disk (``fsync``) at most that long after, and the process forces what is left
+  when it exits. Only a crash of the whole machine within that window can lose a line, and a lost
+  line is what :func:`workflows.store.audit.verify` already reports as "not yet anchored" (a
+  warning), never as tampering. This is the durability SQLite itself has in WAL mode with
+  ``synchronous=NORMAL`` (its commits, too, survive a killed process, not a lost machine), and
+  like PostgreSQL's WAL writer it batches the flushes of commits that come close together: one
+  ``fsync`` per commit cost more than the whole step's SQL (issue 11, docs/benchmarks.md).
+* ``commit``: every line is forced to disk before the commit returns (one ``fsync`` per commit).
 
 Only a commit writes a line (the session's ``after_commit`` event); a transaction that rolls back
 writes none. A line may be missing (the process died between commit and line, the file was not
@@ -21,9 +34,12 @@ order.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -39,6 +55,7 @@ from workflows import settings
 __all__ = [
     "ANCHOR_ENV",
     "ANCHOR_FILE",
+    "SYNC_ENV",
     "Anchor",
     "anchor_path",
     "database_key",
@@ -49,6 +66,10 @@ __all__ = [
 
 ANCHOR_ENV = "GPV_AUDIT_ANCHOR"
 ANCHOR_FILE = "audit-anchor.log"
+SYNC_ENV = "GPV_AUDIT_ANCHOR_SYNC"
+#: ``$GPV_AUDIT_ANCHOR_SYNC``'s value for one ``fsync`` per commit.
+SYNC_EACH_COMMIT = "commit"
+DEFAULT_SYNC_MS = 50
 #: ``session.info`` key of the head appended in the current transaction, not yet anchored.
 _PENDING = "gpv_audit_anchor_pending"
 _DEFAULT_PORTS = {"postgresql": 5432}
@@ -86,10 +107,38 @@ def remember(session: Session, last_id: int, last_hash: str) -> None:
     session.info[_PENDING] = (database_key(url), last_id, last_hash)
 
 
+def sync_policy() -> float | None:
+    """``$GPV_AUDIT_ANCHOR_SYNC``: None for ``commit`` (fsync before the commit returns), else
+    the longest a written line waits for its fsync, in seconds (default 50 ms). ConfigError
+    naming the variable for anything else."""
+    raw = (os.environ.get(SYNC_ENV) or "").strip().lower()
+    if raw == SYNC_EACH_COMMIT:
+        return None
+    if not raw:
+        return DEFAULT_SYNC_MS / 1000
+    try:
+        millis = int(raw)
+    except ValueError:
+        millis = -1
+    if not 0 < millis <= 10_000:
+        raise ConfigError(
+            f"{SYNC_ENV}={raw!r}: erwartet „commit“ (jede Zeile des Audit-Ankers vor der Rückkehr "
+            "auf die Platte) oder eine Zahl von Millisekunden zwischen 1 und 10000 (so lange "
+            f"höchstens bis zur Platte; ohne Angabe {DEFAULT_SYNC_MS})."
+        )
+    return millis / 1000
+
+
 def write(db: str, last_id: int, last_hash: str, *, at: datetime | None = None) -> None:
-    """Append one head to the anchor file and force it to disk; creates the file (and its folder)
-    on first use. Raises OSError or ConfigError when the file cannot be written."""
+    """Append one head to the anchor file: written before this returns, forced to disk as
+    :func:`sync_policy` says. Creates the file (and its folder) on first use, and forces that
+    first line and the folder's entry to disk at once. Raises OSError or ConfigError when the
+    file cannot be written."""
     path = anchor_path()
+    try:
+        delay = sync_policy()
+    except ConfigError:  # every command refused it at start (db.ready_engine); strictest here
+        delay = None
     line = json.dumps(
         {
             "db": db,
@@ -109,11 +158,80 @@ def write(db: str, last_id: int, last_hash: str, *, at: datetime | None = None) 
         created = True
     try:
         os.write(fd, (line + "\n").encode("utf-8"))  # one write: concurrent lines never mix
-        os.fsync(fd)
+        if delay is None or created:
+            os.fsync(fd)
     finally:
         os.close(fd)
     if created:  # the new file's directory entry must survive a crash as well
         _fsync_dir(path.parent)
+    elif delay is not None:
+        _SYNCER.request(path, delay)
+
+
+class _Syncer:
+    """Forces written anchor lines to disk in the background, at most ``delay`` after they were
+    written, one fsync for all lines written meanwhile; and whatever is left when the process
+    exits (``atexit``). The thread starts with the first request (again in a forked child)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._dirty: set[Path] = set()
+        self._thread: threading.Thread | None = None
+        self._delay = DEFAULT_SYNC_MS / 1000
+
+    def request(self, path: Path, delay: float) -> None:
+        with self._lock:
+            self._dirty.add(path)
+            self._delay = delay
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="gpv-audit-anchor-sync", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._dirty:
+                    self._wake.wait()
+                delay = self._delay
+            time.sleep(delay)  # gather the lines of the commits that follow
+            self.flush()
+
+    def flush(self) -> None:
+        """Force every written line to disk now."""
+        with self._lock:
+            paths, self._dirty = self._dirty, set()
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except FileNotFoundError:
+                continue  # removed meanwhile (a temporary folder): nothing left to force
+            except OSError as exc:
+                log.warning("Der Audit-Anker %s ließ sich nicht auf die Platte schreiben (%s).",
+                            path, exc)  # fmt: skip
+
+    def forget_thread(self) -> None:
+        """In a forked child: the parent's thread is not there; the next request starts one."""
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._thread = None
+
+
+_SYNCER = _Syncer()
+atexit.register(_SYNCER.flush)
+os.register_at_fork(after_in_child=_SYNCER.forget_thread)
+
+
+def flush() -> None:
+    """Force every anchor line this process wrote to disk now (e.g. before a backup)."""
+    _SYNCER.flush()
 
 
 def _fsync_dir(folder: Path) -> None:

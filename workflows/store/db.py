@@ -221,6 +221,9 @@ def _upgrade(engine: Engine) -> None:
 
 def ready_engine(url: str | None = None) -> Engine:
     """The engine for ``url``, migrated to the head: what every command starts with."""
+    from workflows.store.anchor import sync_policy
+
+    sync_policy()  # a bad GPV_AUDIT_ANCHOR_SYNC is refused before any command works (exit 2)
     engine = get_engine(url)
     migrate(engine)
     return engine

@@ -160,7 +160,17 @@ def test_gpv_agreement_naming_a_folder_is_bad_input_naming_the_folder_and_the_fi
     assert "bitte GPV_AGREEMENT auf eine lesbare TOML-Datei setzen" in err
     monkeypatch.delenv("GPV_AGREEMENT")
     assert gpv("case", "list") == (0, "")
-    assert "0 Fälle" in gpv.capsys.readouterr().out or True
+
+
+def test_an_audit_anchor_sync_that_is_neither_commit_nor_milliseconds_is_bad_input(
+    gpv, monkeypatch
+):
+    monkeypatch.setenv("GPV_AUDIT_ANCHOR_SYNC", "sometimes")
+    code, err = gpv(*OPEN_CASE)
+    assert code == 2
+    assert "GPV_AUDIT_ANCHOR_SYNC='sometimes': erwartet „commit“" in err
+    monkeypatch.setenv("GPV_AUDIT_ANCHOR_SYNC", "commit")
+    assert gpv("case", "list") == (0, "")  # nothing was opened
 
 
 def test_gpv_agreement_that_is_not_utf8_is_bad_input(gpv, tmp_path, monkeypatch):
