@@ -979,14 +979,18 @@ def load_agreement(path: Path | None = None) -> Agreement:
     """
     if path is None:
         env = os.environ.get(ENV_VAR)
-        return _load_default(Path(env) if env else DEFAULT_PATH)
+        # Resolving the path costs a system call per folder of it: done once per setting and
+        # working folder (a fire asks for the agreement on every step, issue 11).
+        resolved = _resolved_default(env or "", os.getcwd() if env else "")
+        return _load_default_resolved(resolved)
     return _load(Path(path).expanduser().resolve())
+
+
+@lru_cache(maxsize=8)
+def _resolved_default(env: str, cwd: str) -> Path:
+    return (Path(env) if env else DEFAULT_PATH).expanduser().resolve()
 
 
 @lru_cache(maxsize=4)
 def _load_default_resolved(path: Path) -> Agreement:
     return _load(path)
-
-
-def _load_default(path: Path) -> Agreement:
-    return _load_default_resolved(path.expanduser().resolve())

@@ -81,7 +81,22 @@ def anchor_path() -> Path:
     """``$GPV_AUDIT_ANCHOR``, else ``audit-anchor.log`` in the data folder."""
     configured = (os.environ.get(ANCHOR_ENV) or "").strip()
     if configured:
-        return Path(configured).expanduser().resolve()
+        return _resolved(configured, os.getcwd())
+    given = os.environ.get(settings.DATA_DIR_ENV)
+    if given:  # the folder is created once per setting and working folder
+        return _data_dir_file(given, os.getcwd())
+    return settings.data_dir() / ANCHOR_FILE  # found like git's: looked for anew
+
+
+# Resolving a path costs a system call per folder of it, more than the line (issue 11): once per
+# setting and working folder.
+@cache
+def _resolved(configured: str, cwd: str) -> Path:
+    return Path(configured).expanduser().resolve()
+
+
+@cache
+def _data_dir_file(given: str, cwd: str) -> Path:
     return settings.data_dir() / ANCHOR_FILE
 
 
