@@ -5,8 +5,9 @@ deployments, the web front end), opens cases, then measures in interleaved round
 process of its own as a user types it:
 
 - **gpv fire**: ``gpv fire CASE accept_jurisdiction`` through the server (found from the record
-  ``gpv run`` keeps in the data folder): the step request stored, a ``fire-trigger`` run created,
-  picked up by the runner ``gpv run`` serves, executed, waited for, the case read back.
+  ``gpv run`` keeps in the data folder): the step request stored, a run of the ``fire-trigger``
+  deployment created and carried out in the ``gpv fire`` process (before issue 11's change:
+  picked up by the runner ``gpv run`` serves and waited for), the case read back.
 - **floor**: ``import prefect`` and one trivial flow run against the same server
   (``@flow def noop(): pass; noop()``), in a fresh interpreter.
 
@@ -47,13 +48,30 @@ def _env(data: Path, poll: str) -> dict[str, str]:
     return env
 
 
+#: Every command runs in a neutral folder: ``python -c`` puts the working directory first on
+#: ``sys.path``, ahead of ``PYTHONPATH``, so run from the checkout, ``--before`` would measure
+#: the checkout's code again.
+NEUTRAL_CWD = tempfile.gettempdir()
+
+
 def _run(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False,
+                          cwd=NEUTRAL_CWD)  # fmt: skip
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{argv[-3:]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return elapsed
+
+
+def _check_tree(tree: str, env: dict[str, str]) -> None:
+    """Refuse to measure when ``--before`` would import the checkout's gpv instead of ``tree``."""
+    where = subprocess.run(
+        [sys.executable, "-c", "import workflows; print(workflows.__file__)"], env=env,
+        capture_output=True, text=True, check=True, cwd=NEUTRAL_CWD,
+    ).stdout.strip()  # fmt: skip
+    if not Path(where).resolve().is_relative_to(Path(tree).resolve()):
+        raise SystemExit(f"--before {tree}: gpv would be imported from {where}, not from {tree}")
 
 
 def _open_case(env: dict[str, str]) -> str:
@@ -128,6 +146,8 @@ def main() -> None:
             _run([*fire[:-4], cases[0], *fire[-3:]], env)  # warm-up (deployment, caches)
             _run([sys.executable, "-c", FLOOR], floor_env)
             before_env = {**env, "PYTHONPATH": args.before or ""}
+            if args.before:
+                _check_tree(args.before, before_env)
             fires, floors, befores = [], [], []
             phases: list[list[float]] = []
             for i in range(1, args.rounds + 1):

@@ -9,8 +9,8 @@ Kubernetes path and the measured figures):
 2. :func:`deploy_to_pool` registers the deployments with ``flow.from_source(<project root>,
    "workflows/orchestration/flows.py:<flow>")``: each run first changes into the project folder (the
    deployment's pull step), then imports the flow from there. The ``fire-trigger`` deployment keeps
-   its name, so ``gpv fire`` (``fire-trigger/fire-trigger``) goes through the pool without any
-   change.
+   its name; ``gpv fire`` creates its runs of ``fire-trigger/fire-trigger`` ``Pending`` and
+   carries them out itself, so the pool's workers run the ones started from the dashboard.
 3. :class:`WorkerGroup` starts N workers as child processes with the environment they need
    (``PREFECT_API_URL``, ``GPV_DATABASE_URL``, ``GPV_DATA_DIR``) and stops them again.
 
@@ -55,8 +55,8 @@ from workflows.orchestration.deployments import (
 DEFAULT_POOL = "gpv-process"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STOP_GRACE_S = 15.0
-#: How often a worker asks the pool for runs (Prefect's default is 10 s; it bounds the latency of
-#: a ``gpv fire`` through the pool).
+#: How often a worker asks the pool for runs (Prefect's default is 10 s; it bounds the pick-up of a
+#: scheduled run, e.g. one started from the dashboard).
 DEFAULT_QUERY_SECONDS = 2.0
 
 _SUBMITTED = re.compile(r"Worker '(?P<worker>[^']+)' submitting flow run '(?P<run>[0-9a-f-]{36})'")

@@ -5,7 +5,8 @@ Served deployments (flow name = deployment name; the table is
 :data:`workflows.orchestration.deployments.DEPLOYMENTS`):
 
 ==========================  ===============  ================================================
-``fire-trigger``            on demand        ``gpv fire`` with a server creates these runs
+``fire-trigger``            on demand        ``gpv fire`` creates and carries out its runs itself;
+                                             a run started from the dashboard is served here
 ``sweep-deadlines``         every minute     reminders, escalations, ``overdue-deadlines``
 ``dispatch-notifications``  every minute     delivers the outbox (also right after each fire)
 ``supervisor-report``       every 15 min     the supervisors' tables
@@ -15,7 +16,8 @@ Served deployments (flow name = deployment name; the table is
 The served runs execute in child processes of this one (Prefect's runner); they inherit
 ``GPV_DATA_DIR`` / ``GPV_DATABASE_URL`` and the client settings of
 :mod:`workflows.orchestration.server`. ``GPV_RUNNER_POLL_SECONDS`` (default 2) is how often the
-runner asks for due runs: it bounds the wait of ``gpv fire``.
+runner asks for due runs: it bounds the pick-up of a run started from the dashboard
+(``gpv fire`` creates its runs ``Pending`` and carries them out itself, no runner waits in it).
 """
 
 from __future__ import annotations

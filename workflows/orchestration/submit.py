@@ -1,9 +1,10 @@
 """How one trigger becomes a Prefect flow run, and how ``gpv fire`` reaches it.
 
 ``gpv fire`` calls :func:`run_step`, which asks :func:`server_configured`: with a server it calls
-:func:`run_on_server`, which creates a run of the ``fire-trigger`` deployment served by ``gpv run``
-and waits for it; without one it calls :func:`run_here`, the same steps in this process without
-Prefect (no ``import prefect``, which is slow).
+:func:`run_on_server`, which creates a run of the ``fire-trigger`` deployment and carries it out in
+this process with Prefect's flow engine (the run is on the server, on the dashboard, with its
+states and logs; no runner has to pick it up); without one it calls :func:`run_here`, the same
+steps in this process without Prefect (no ``import prefect``, which is slow).
 
 The run name, the tags and the acting party are decided here, purely, so that the flow, the command
 line and the tests agree on them.
@@ -29,8 +30,6 @@ from workflows.orchestration.deployments import FIRE_FLOW
 
 FIRE_DEPLOYMENT = f"{FIRE_FLOW}/{FIRE_FLOW}"
 URL_ENV = "GPV_PREFECT_URL"
-TIMEOUT_ENV = "GPV_FIRE_TIMEOUT"
-DEFAULT_TIMEOUT_S = 120.0
 
 #: Final state names of a ``fire-trigger`` run the rules refused (exit 3) or that had bad input
 #: (exit 2). The dashboard shows them; :func:`run_on_server` turns them back into the error.
@@ -200,6 +199,9 @@ def prepare_client_environment(api_url: str) -> None:
     os.environ.setdefault("PREFECT_HOME", str(data_dir() / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # The run is carried out in this process: its log lines go to the server (the dashboard),
+    # not onto the user's terminal, where gpv says what happened in its own words.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
 
 def _as_utc(at: datetime | None) -> datetime:
@@ -261,13 +263,12 @@ def run_on_server(
     by: str,
     *,
     api_url: str | None = None,
-    timeout: float | None = None,
     allow_future: bool = False,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Keep the request in gpv's store, create a ``fire-trigger`` run on the server naming it,
-    wait for the run, and return the case as ``gpv case show`` prints it (read from the
-    application database, the source of truth).
+    carry the run out in this process, and return the case as ``gpv case show`` prints it (read
+    from the application database, the source of truth).
 
     A run the rules refused raises :class:`RefusedError`, bad input :class:`InputError`, each
     with the rules' full message as the request in gpv's store keeps it; any other end of the run
@@ -281,9 +282,6 @@ def run_on_server(
             "Bitte `gpv run` starten oder die Variable entfernen."
         )
     prepare_client_environment(url)
-    wait_s = (
-        timeout if timeout is not None else float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S)
-    )
     when = _as_utc(at)
 
     from workflows import service
@@ -302,10 +300,15 @@ def run_on_server(
         parameters=fire_parameters(request_id, case_id, trigger),
         name=run_name(trigger, case_id),
         tags=run_tags(case_id, trigger, acting_party(trigger, carrier)),
-        wait_s=wait_s,
     )
-    _raise_unless_completed(flow_run, wait_s, engine, request_id)
+    sys.stderr.write(f"gpv fire: Lauf {flow_run.name}: {run_url(url, flow_run.id)}\n")
+    _raise_unless_completed(flow_run, engine, request_id)
     return service.show_case(engine, case_id)
+
+
+def run_url(api_url: str, run_id: Any) -> str:
+    """The dashboard page of a flow run: ``http://127.0.0.1:4200/runs/flow-run/<id>``."""
+    return f"{api_url.removesuffix('/api')}/runs/flow-run/{run_id}"
 
 
 def _check_trigger(trigger: str) -> None:
@@ -316,17 +319,14 @@ def _check_trigger(trigger: str) -> None:
         raise InputError(f"Unbekannter Auslöser {trigger!r}; bekannt sind: {', '.join(TRIGGERS)}.")
 
 
-def _start_and_wait(
-    url: str, *, parameters: dict[str, Any], name: str, tags: list[str], wait_s: float
-) -> Any:
-    """A run of the ``fire-trigger`` deployment, as it stands after at most ``wait_s``."""
+def _start_and_wait(url: str, *, parameters: dict[str, Any], name: str, tags: list[str]) -> Any:
+    """A run of the ``fire-trigger`` deployment, carried out here, as it ended."""
     import asyncio
 
     from prefect.exceptions import ObjectNotFound
 
     try:
-        return asyncio.run(_create_and_wait(parameters=parameters, name=name, tags=tags,
-                                            wait_s=wait_s))  # fmt: skip
+        return asyncio.run(_create_and_run(parameters=parameters, name=name, tags=tags))
     except ObjectNotFound:
         raise GpvError(
             f"Der Prefect-Server unter {url} kennt die Bereitstellung {FIRE_DEPLOYMENT!r} nicht. "
@@ -334,47 +334,40 @@ def _start_and_wait(
         ) from None
 
 
-async def _create_and_wait(
-    *, parameters: dict[str, Any], name: str, tags: list[str], wait_s: float
-) -> Any:
-    """Create the run, then wait for its state to change instead of polling at a fixed interval:
-    Prefect's event stream (a websocket) reports the final state the moment it is set. Where the
-    stream is not available (a proxy that refuses websockets), the run is read with a short,
-    growing backoff (:func:`_poll_until_final`)."""
-    import math
+async def _create_and_run(*, parameters: dict[str, Any], name: str, tags: list[str]) -> Any:
+    """Create a run of the ``fire-trigger`` deployment and carry it out in this process.
+
+    The run is created ``Pending`` (a runner only takes ``Scheduled`` runs, so no runner of
+    ``gpv run`` or worker of a pool starts it too) and executed here by Prefect's flow engine, as
+    a runner's child process would: it belongs to the deployment, carries the same name, tags,
+    parameters and states, and the dashboard shows it the same. What it saves is the runner's
+    poll and a second interpreter importing Prefect and gpv (issue 11: the pick-up was 5.7 of
+    12 s). When this process dies mid-run, the step's one transaction has committed or not; the
+    run stays ``Running`` until Prefect marks it crashed, and its request, still open, can be
+    carried out by a new run from the dashboard."""
+    import asyncio
 
     from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import FlowRunWaitTimeout
-    from prefect.flow_runs import wait_for_flow_run
+    from prefect.flow_engine import run_flow
+    from prefect.logging.handlers import APILogHandler
+    from prefect.states import Pending
 
-    created = await run_deployment(  # type: ignore[misc]  # sync_compatible: a coroutine here
-        FIRE_DEPLOYMENT, parameters=parameters, flow_run_name=name, tags=tags, timeout=0
-    )
+    from workflows.orchestration.flows import fire_trigger
+
     async with get_client() as client:
-        try:
-            return await wait_for_flow_run(created.id, timeout=math.ceil(wait_s), client=client)
-        except FlowRunWaitTimeout:
-            return await client.read_flow_run(created.id)
-        except Exception:  # the event stream failed; the run is there, so read it until final
-            return await _poll_until_final(client, created.id, wait_s)
+        deployment = await client.read_deployment_by_name(FIRE_DEPLOYMENT)
+        created = await client.create_flow_run_from_deployment(
+            deployment.id, parameters=parameters, name=name, tags=tags, state=Pending()
+        )
+        outcome = run_flow(fire_trigger, flow_run=created, parameters=parameters,
+                           return_type="state")  # fmt: skip
+        if asyncio.iscoroutine(outcome):
+            await outcome
+        await APILogHandler.aflush()  # the run's logs are on the server before gpv fire returns
+        return await client.read_flow_run(created.id)
 
 
-async def _poll_until_final(client: Any, run_id: Any, wait_s: float) -> Any:
-    """Read the run until its state is final or ``wait_s`` passed: 50 ms, doubling up to 1 s."""
-    import asyncio
-    import time
-
-    deadline, delay = time.monotonic() + wait_s, 0.05
-    while True:
-        flow_run = await client.read_flow_run(run_id)
-        if (flow_run.state and flow_run.state.is_final()) or time.monotonic() >= deadline:
-            return flow_run
-        await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 2, 1.0)
-
-
-def _raise_unless_completed(flow_run: Any, wait_s: float, engine: Any, request_id: str) -> None:
+def _raise_unless_completed(flow_run: Any, engine: Any, request_id: str) -> None:
     """Turn a run that did not complete back into the error the rules or the engine gave; the
     rules' message comes from the request in gpv's store, not from Prefect."""
     from workflows.store.step_requests import load_request
@@ -382,9 +375,9 @@ def _raise_unless_completed(flow_run: Any, wait_s: float, engine: Any, request_i
     state = flow_run.state
     if state is None or not state.is_final():
         raise GpvError(
-            f"Der Lauf {flow_run.name} wurde angelegt, aber nicht innerhalb von {wait_s:.0f} s "
-            f"ausgeführt (Zustand: {state.name if state else 'unbekannt'}). Läuft `gpv run`? "
-            "Er wird ausgeführt, sobald die Bereitstellung bedient wird."
+            f"Der Lauf {flow_run.name} wurde angelegt, aber nicht zu Ende ausgeführt (Zustand: "
+            f"{state.name if state else 'unbekannt'}). Einzelheiten im Dashboard; die Anfrage "
+            f"{request_id} bleibt offen und kann dort mit einem neuen Lauf ausgeführt werden."
         )
     if state.is_completed():
         return

@@ -1,8 +1,9 @@
 """Prefect sees references and ids only (issue 13): a sentinel through the real server.
 
 ``gpv fire`` (the command line, in this process) runs every step through the shared Prefect
-harness, served by a Prefect runner in a background thread (as ``gpv run`` serves it: each run in
-a child process, its logs sent to the API). Every free-text input carries a sentinel: the name of
+harness, where a Prefect runner in a background thread serves the deployment as ``gpv run`` does;
+``gpv fire`` creates each run of the deployment and carries it out itself, its logs sent to the
+API. Every free-text input carries a sentinel: the name of
 who acts (``--by``), a conference's location, a cancellation's reason, the location of a step the
 rules refuse, and the outcome of a step with bad input; the case was opened by the same name with
 the sentinel as the person's reference. Afterwards the Prefect server's database (every table, by
@@ -42,7 +43,9 @@ CLIENT_ENV = ("GPV_PREFECT_URL", "PREFECT_API_URL", "PREFECT_HOME", "PREFECT_API
 
 @pytest.fixture
 def served(app_engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The ``fire-trigger`` deployment served by a runner on the harness; yields the API URL."""
+    """The ``fire-trigger`` deployment served by a runner on the harness, as ``gpv run`` serves
+    it (``gpv fire`` carries its runs out itself; the runner must not start them a second time);
+    yields the API URL."""
     import prefect.settings as ps
     from prefect.deployments.runner import EntrypointType
     from prefect.runner import Runner
@@ -76,7 +79,9 @@ def served(app_engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     thread.start()
     assert ready.wait(60), "the runner did not start"
     try:
-        yield url
+        # gpv fire carries its run out in this process: its logs go to the API too.
+        with ps.temporary_settings(updates={ps.PREFECT_LOGGING_TO_API_ENABLED: True}):
+            yield url
     finally:
         if loops:
             asyncio.run_coroutine_threadsafe(runner.astop(), loops[0]).result(60)
